@@ -1,0 +1,51 @@
+/* zerocast: a private headless desktop session (dbus, PipeWire,
+ * WirePlumber and optionally headless Mutter) that is started and stopped
+ * as one unit, for tests and for `zerocast --headless`.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _ZcHeadless ZcHeadless;
+
+typedef struct
+{
+  gboolean mutter;          /* also start `mutter --headless` */
+  gint width, height;       /* virtual monitor size; <= 0 means 1280x720 */
+  gboolean colour_client;   /* also start zc-colour-client (needs mutter) */
+  gint64 timeout_us;        /* readiness deadline per step; <= 0 means 20 s */
+  /* Path of zc-colour-client; NULL means $ZC_COLOUR_CLIENT, else
+   * $ZC_BUILD_ROOT/tests/tools/zc-colour-client, else the build tree this
+   * library was configured in. */
+  const gchar *colour_client_path;
+} ZcHeadlessOptions;
+
+/* Starts every process and waits until each one is ready. On failure
+ * everything already started is stopped again, the last lines of the
+ * children's logs are printed to stderr, and NULL is returned. */
+ZcHeadless *zc_headless_start (const ZcHeadlessOptions *opts, GError **error);
+
+/* XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS, WAYLAND_DISPLAY (NULL without
+ * mutter), PIPEWIRE_RUNTIME_DIR. Owned by @self. */
+const gchar *zc_headless_get_env (ZcHeadless *self, const gchar *name);
+
+/* A copy of @base_env (NULL = the current environment) with the session's
+ * variables set; free with g_strfreev(). */
+gchar **zc_headless_environ (ZcHeadless *self, gchar **base_env);
+
+/* The pids of the processes it started, in start order (0-terminated,
+ * owned by @self), so a test can check that none survives stop(). */
+const GPid *zc_headless_get_pids (ZcHeadless *self);
+
+/* Directory holding the children's log files (inside the runtime dir). */
+const gchar *zc_headless_get_log_dir (ZcHeadless *self);
+
+/* Stops every process it started in reverse order (SIGTERM, then SIGKILL
+ * after a deadline), reaps them and removes the runtime dir. NULL is ok. */
+void zc_headless_stop (ZcHeadless *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ZcHeadless, zc_headless_stop)
+
+G_END_DECLS
