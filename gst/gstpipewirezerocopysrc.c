@@ -1,0 +1,862 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:element-pipewirezerocopysrc
+ * @title: pipewirezerocopysrc
+ *
+ * Captures a PipeWire video node, typically a GNOME ScreenCast stream, with
+ * as few copies as the hardware allows. In system mode the PipeWire buffers
+ * are mapped once and lent downstream without a CPU copy; they go back to
+ * the producer when downstream is done with them.
+ *
+ * A damage-based screen sends nothing while it holds still: keepalive-time
+ * resends a copy of the last picture so encoders and viewers keep going.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 pipewirezerocopysrc pipewire-node-id=42 ! videoconvert ! \
+ *     video/x-raw,format=I420 ! x264enc tune=zerolatency ! h264parse ! \
+ *     mp4mux ! filesink location=desktop.mp4 -e
+ * ]|
+ */
+#include "zc-config.h"
+
+#include "gstpipewirezerocopysrc.h"
+
+#include "zc-error.h"
+#include "zc-format.h"
+#include "zc-stream.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_pipewire_zerocopy_src_debug);
+#define GST_CAT_DEFAULT gst_pipewire_zerocopy_src_debug
+
+#define DEFAULT_NODE_ID 0
+#define DEFAULT_FD -1
+#define DEFAULT_RENDER_NODE "/dev/dri/renderD128"
+#define DEFAULT_OUTPUT_MODE ZC_OUTPUT_MODE_AUTO
+#define DEFAULT_CUDA_DEVICE_ID -1
+#define DEFAULT_KEEPALIVE_TIME 100
+#define DEFAULT_RESEND_LAST FALSE
+
+enum
+{
+  PROP_0,
+  PROP_NODE_ID,
+  PROP_FD,
+  PROP_RENDER_NODE,
+  PROP_OUTPUT_MODE,
+  PROP_CUDA_DEVICE_ID,
+  PROP_KEEPALIVE_TIME,
+  PROP_RESEND_LAST,
+  PROP_FRAMES_RECEIVED,
+  PROP_FRAMES_RESENT,
+  PROP_FRAMES_DROPPED,
+  PROP_FRAMES_CORRUPTED,
+  PROP_BYTES_COPIED,
+  PROP_MEMORY_TYPE,
+  PROP_MODIFIER,
+};
+
+#define ZC_RAW_FORMATS "{ BGRx, BGRA, RGBx, RGBA, xRGB, ARGB }"
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (ZC_RAW_FORMATS)));
+
+struct _GstPipewireZerocopySrc
+{
+  GstPushSrc parent;
+
+  /* Properties, under the object lock. */
+  guint node_id;
+  gint fd;
+  gchar *render_node;
+  ZcOutputMode output_mode;
+  gint cuda_device_id;
+  guint keepalive_time;
+  gboolean resend_last;
+
+  ZcStats stats;                /* atomics */
+
+  /* Lock order: the PipeWire thread-loop lock, then @lock. The stream's
+   * callbacks run with the loop lock held and take @lock; so code holding
+   * @lock never calls into ZcStream, and never frees a frame (freeing one
+   * queues its PipeWire buffer, which takes the loop lock). */
+  GMutex lock;
+  GCond cond;
+  ZcStream *stream;             /* set in start(), cleared in stop() */
+  GstBuffer *pending;           /* newest frame not yet pushed */
+  guint pending_seq;
+  GstBuffer *last;              /* last picture pushed, for keepalive */
+  gboolean last_is_copy;        /* last owns its memory (holds no PW buffer) */
+  GstVideoInfo info;            /* negotiated with PipeWire */
+  guint64 modifier;
+  guint format_seq;
+  GError *error;
+  gboolean flushing;
+  gboolean eos_requested;
+  const gchar *memory_type;
+
+  /* Streaming thread only. */
+  guint caps_seq;
+  gint64 last_push_us;
+  GstClockTime last_pts;
+};
+
+#define gst_pipewire_zerocopy_src_parent_class parent_class
+G_DEFINE_TYPE (GstPipewireZerocopySrc, gst_pipewire_zerocopy_src,
+    GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE (pipewirezerocopysrc, "pipewirezerocopysrc",
+    GST_RANK_NONE, GST_TYPE_PIPEWIRE_ZEROCOPY_SRC);
+
+#define ZC_TYPE_OUTPUT_MODE (zc_output_mode_get_type ())
+static GType
+zc_output_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {ZC_OUTPUT_MODE_AUTO, "CUDA memory when downstream takes it and CUDA "
+          "works, else DMA-BUF when downstream takes it, else system memory",
+        "auto"},
+    {ZC_OUTPUT_MODE_CUDA, "CUDA memory (for nvh264enc)", "cuda"},
+    {ZC_OUTPUT_MODE_DMABUF, "DMA-BUF passthrough (for VA-API)", "dmabuf"},
+    {ZC_OUTPUT_MODE_SYSTEM, "System memory, mapped without a copy",
+        "system"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("ZcOutputMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+/* --- callbacks from the PipeWire thread (loop lock held) */
+
+static void
+on_format_changed (gpointer user_data, const GstVideoInfo * info,
+    guint64 modifier, guint format_seq)
+{
+  GstPipewireZerocopySrc *self = user_data;
+  GstBuffer *stale_pending, *stale_last;
+
+  g_mutex_lock (&self->lock);
+  self->info = *info;
+  self->modifier = modifier;
+  self->format_seq = format_seq;
+  self->memory_type = "system";
+  /* Nothing of the old size may be pushed after the new caps: no stale
+   * keepalive copy, no frame that was waiting. */
+  stale_pending = g_steal_pointer (&self->pending);
+  stale_last = g_steal_pointer (&self->last);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  gst_clear_buffer (&stale_pending);
+  gst_clear_buffer (&stale_last);
+}
+
+static void
+on_frame (gpointer user_data, GstBuffer * frame, guint format_seq)
+{
+  GstPipewireZerocopySrc *self = user_data;
+  GstBuffer *older;
+
+  g_mutex_lock (&self->lock);
+  older = self->pending;
+  self->pending = frame;
+  self->pending_seq = format_seq;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  if (older) {
+    /* Downstream was slower than the producer: only the newest counts. */
+    zc_stats_add (&self->stats.frames_dropped, 1);
+    gst_buffer_unref (older);
+  }
+}
+
+static void
+on_stream_error (gpointer user_data, const GError * error)
+{
+  GstPipewireZerocopySrc *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  if (self->error == NULL)
+    self->error = g_error_copy (error);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+static const ZcStreamCallbacks stream_callbacks = {
+  .format_changed = on_format_changed,
+  .frame = on_frame,
+  .error = on_stream_error,
+};
+
+/* --- errors */
+
+static void
+post_error (GstPipewireZerocopySrc * self, const GError * error)
+{
+  switch (error->code) {
+    case ZC_ERROR_NO_DAEMON:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", error->message),
+          ("pipewire-node-id=%u pipewire-fd=%d", self->node_id, self->fd));
+      break;
+    case ZC_ERROR_NO_NODE:
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", error->message),
+          ("pipewire-node-id=%u", self->node_id));
+      break;
+    case ZC_ERROR_NOT_NEGOTIATED:
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error->message),
+          ("pipewire-node-id=%u", self->node_id));
+      break;
+    case ZC_ERROR_UNSUPPORTED:
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+          (NULL));
+      break;
+    default:
+      GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", error->message),
+          ("pipewire-node-id=%u", self->node_id));
+      break;
+  }
+}
+
+/* --- start / stop */
+
+static gboolean
+resolve_output_mode (GstPipewireZerocopySrc * self, GError ** error)
+{
+  switch (self->output_mode) {
+    case ZC_OUTPUT_MODE_CUDA:
+      g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
+          "output-mode=cuda is not available: this build of "
+          "pipewirezerocopysrc has no CUDA output. Use output-mode=system.");
+      return FALSE;
+    case ZC_OUTPUT_MODE_DMABUF:
+      g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
+          "output-mode=dmabuf is not available: this build of "
+          "pipewirezerocopysrc has no DMA-BUF output. Use output-mode=system.");
+      return FALSE;
+    case ZC_OUTPUT_MODE_AUTO:
+      GST_INFO_OBJECT (self, "output-mode=auto chose system memory");
+      return TRUE;
+    case ZC_OUTPUT_MODE_SYSTEM:
+    default:
+      return TRUE;
+  }
+}
+
+static gboolean
+gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
+  enum spa_video_format formats[16];
+  ZcStreamConfig config = { 0 };
+  GstCaps *peer;
+  GError *error = NULL;
+  ZcStream *stream;
+
+  if (!resolve_output_mode (self, &error))
+    goto failed;
+
+  /* Offer PipeWire only what downstream can take, so a mismatch is found
+   * here, with both sides named, instead of after the first frame. */
+  peer = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (src), NULL);
+  config.n_formats = zc_format_filter_caps (peer, formats,
+      G_N_ELEMENTS (formats));
+  if (config.n_formats == 0) {
+    gchar *str = gst_caps_to_string (peer);
+    g_set_error (&error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
+        "Downstream accepts none of the formats pipewirezerocopysrc "
+        "produces (" ZC_RAW_FORMATS " in system memory); it accepts %s. "
+        "Put videoconvert after the source.", str);
+    g_free (str);
+  }
+  gst_caps_unref (peer);
+  if (error)
+    goto failed;
+
+  GST_OBJECT_LOCK (self);
+  config.node_id = self->node_id;
+  config.fd = self->fd;
+  GST_OBJECT_UNLOCK (self);
+  config.formats = formats;
+  config.data_types = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr);
+  config.stats = &self->stats;
+
+  g_mutex_lock (&self->lock);
+  self->flushing = FALSE;
+  self->eos_requested = FALSE;
+  self->format_seq = 0;
+  g_clear_error (&self->error);
+  g_mutex_unlock (&self->lock);
+  self->caps_seq = 0;
+  self->last_push_us = 0;
+  self->last_pts = GST_CLOCK_TIME_NONE;
+
+  stream = zc_stream_new (&config, &stream_callbacks, self, &error);
+  if (stream == NULL)
+    goto failed;
+  g_mutex_lock (&self->lock);
+  self->stream = stream;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+
+failed:
+  post_error (self, error);
+  g_error_free (error);
+  return FALSE;
+}
+
+static gboolean
+gst_pipewire_zerocopy_src_stop (GstBaseSrc * src)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
+  ZcStream *stream;
+  GstBuffer *pending, *last;
+
+  g_mutex_lock (&self->lock);
+  stream = g_steal_pointer (&self->stream);
+  g_mutex_unlock (&self->lock);
+  /* No callback can run once this returns. */
+  zc_stream_free (stream);
+
+  g_mutex_lock (&self->lock);
+  pending = g_steal_pointer (&self->pending);
+  last = g_steal_pointer (&self->last);
+  g_clear_error (&self->error);
+  self->memory_type = NULL;
+  g_mutex_unlock (&self->lock);
+  gst_clear_buffer (&pending);
+  gst_clear_buffer (&last);
+  return TRUE;
+}
+
+static gboolean
+gst_pipewire_zerocopy_src_unlock (GstBaseSrc * src)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
+
+  g_mutex_lock (&self->lock);
+  self->flushing = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static gboolean
+gst_pipewire_zerocopy_src_unlock_stop (GstBaseSrc * src)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
+
+  g_mutex_lock (&self->lock);
+  self->flushing = FALSE;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+/* Caps are decided by what PipeWire negotiated, when the first frame of a
+ * format arrives (see create()); basesrc's default would fixate the template
+ * to an arbitrary size before that. */
+static gboolean
+gst_pipewire_zerocopy_src_negotiate (GstBaseSrc * src)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
+  GstCaps *caps = NULL;
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&self->lock);
+  if (self->caps_seq != 0)
+    caps = gst_video_info_to_caps (&self->info);
+  g_mutex_unlock (&self->lock);
+  if (caps) {
+    ok = gst_base_src_set_caps (src, caps);
+    gst_caps_unref (caps);
+  }
+  return ok;
+}
+
+static gboolean
+gst_pipewire_zerocopy_src_query (GstBaseSrc * src, GstQuery * query)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    GstClockTime min;
+
+    /* A frame is stamped when the compositor finished it and reaches us a
+     * little later: claim one frame of latency (60 Hz when the rate is
+     * variable). */
+    g_mutex_lock (&self->lock);
+    if (self->format_seq && GST_VIDEO_INFO_FPS_N (&self->info) > 0)
+      min = gst_util_uint64_scale_int (GST_SECOND,
+          GST_VIDEO_INFO_FPS_D (&self->info),
+          GST_VIDEO_INFO_FPS_N (&self->info));
+    else
+      min = GST_SECOND / 60;
+    g_mutex_unlock (&self->lock);
+    gst_query_set_latency (query, TRUE, min, GST_CLOCK_TIME_NONE);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS (parent_class)->query (src, query);
+}
+
+/* --- streaming */
+
+/* PipeWire stamps frames with CLOCK_MONOTONIC. Convert through the frame's
+ * age rather than assuming the pipeline clock is monotonic, and keep PTS
+ * strictly rising whatever the producer says. */
+static GstClockTime
+running_time_of (GstPipewireZerocopySrc * self, GstClockTime capture_mono)
+{
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  GstClockTime base = gst_element_get_base_time (GST_ELEMENT (self));
+  GstClockTime now_mono = (GstClockTime) g_get_monotonic_time () * 1000;
+  GstClockTime now, age = 0, rt = 0;
+
+  if (clock) {
+    now = gst_clock_get_time (clock);
+    gst_object_unref (clock);
+    if (GST_CLOCK_TIME_IS_VALID (capture_mono) && capture_mono <= now_mono
+        && now_mono - capture_mono < GST_SECOND)
+      age = now_mono - capture_mono;
+    if (now > base + age)
+      rt = now - base - age;
+  }
+  if (GST_CLOCK_TIME_IS_VALID (self->last_pts) && rt <= self->last_pts)
+    rt = self->last_pts + 1;
+  self->last_pts = rt;
+  return rt;
+}
+
+/* A copy of the last picture that holds no PipeWire buffer. Called without
+ * @lock; @last is our own reference. */
+static GstBuffer *
+make_keepalive (GstPipewireZerocopySrc * self, GstBuffer * last,
+    gboolean last_is_copy)
+{
+  GstBuffer *owned, *out, *released = NULL;
+
+  if (last_is_copy) {
+    owned = gst_buffer_ref (last);
+  } else {
+    owned = gst_buffer_copy_deep (last);
+    zc_stats_add (&self->stats.bytes_copied,
+        (gint64) gst_buffer_get_size (owned));
+    g_mutex_lock (&self->lock);
+    if (self->last == last) {
+      /* Give the PipeWire buffer back now: the copy stands in for it. */
+      released = self->last;
+      self->last = gst_buffer_ref (owned);
+      self->last_is_copy = TRUE;
+    }
+    g_mutex_unlock (&self->lock);
+    gst_clear_buffer (&released);
+  }
+  /* A new buffer object sharing the copy's memory: its own timestamps. */
+  out = gst_buffer_copy (owned);
+  gst_buffer_unref (owned);
+  return out;
+}
+
+static GstFlowReturn
+gst_pipewire_zerocopy_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (psrc);
+  GstBuffer *frame = NULL, *last = NULL, *replaced = NULL;
+  gboolean last_is_copy = FALSE, keep_last, resend = FALSE;
+  guint frame_seq = 0, keepalive_ms;
+  GError *error = NULL;
+  GstCaps *caps = NULL;
+
+  GST_OBJECT_LOCK (self);
+  keepalive_ms = self->keepalive_time;
+  keep_last = keepalive_ms > 0 || self->resend_last;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->lock);
+  for (;;) {
+    gint64 now = g_get_monotonic_time ();
+
+    if (self->error) {
+      error = g_error_copy (self->error);
+      break;
+    }
+    if (self->flushing)
+      break;
+    if (self->eos_requested) {
+      /* resend-last: one more copy of the last picture, then EOS. */
+      self->eos_requested = FALSE;
+      if (self->last) {
+        last = gst_buffer_ref (self->last);
+        last_is_copy = self->last_is_copy;
+        resend = TRUE;
+      } else {
+        g_mutex_unlock (&self->lock);
+        return GST_FLOW_EOS;
+      }
+      break;
+    }
+    if (self->pending) {
+      frame = g_steal_pointer (&self->pending);
+      frame_seq = self->pending_seq;
+      break;
+    }
+    if (keepalive_ms > 0 && self->last && self->last_push_us > 0
+        && now >= self->last_push_us + (gint64) keepalive_ms * 1000) {
+      last = gst_buffer_ref (self->last);
+      last_is_copy = self->last_is_copy;
+      resend = TRUE;
+      break;
+    }
+    if (keepalive_ms > 0 && self->last && self->last_push_us > 0)
+      g_cond_wait_until (&self->cond, &self->lock,
+          self->last_push_us + (gint64) keepalive_ms * 1000);
+    else
+      g_cond_wait (&self->cond, &self->lock);
+  }
+  if (frame && frame_seq != self->caps_seq)
+    caps = gst_video_info_to_caps (&self->info);
+  g_mutex_unlock (&self->lock);
+
+  if (error)
+    goto stream_error;
+  if (frame == NULL && !resend)
+    return GST_FLOW_FLUSHING;
+
+  if (caps) {
+    GST_INFO_OBJECT (self, "new caps %" GST_PTR_FORMAT, caps);
+    if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps))
+      goto not_negotiated;
+    gst_caps_unref (caps);
+    self->caps_seq = frame_seq;
+  }
+
+  if (resend) {
+    *outbuf = make_keepalive (self, last, last_is_copy);
+    gst_buffer_unref (last);
+    zc_stats_add (&self->stats.frames_resent, 1);
+    GST_BUFFER_PTS (*outbuf) =
+        running_time_of (self, (GstClockTime) g_get_monotonic_time () * 1000);
+    GST_LOG_OBJECT (self, "keepalive resend, pts %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (GST_BUFFER_PTS (*outbuf)));
+  } else {
+    GST_BUFFER_PTS (frame) = running_time_of (self, GST_BUFFER_PTS (frame));
+    if (keep_last) {
+      /* Holding the last picture keeps one PipeWire buffer out until the
+       * next frame, or until keepalive copies it: never longer. */
+      g_mutex_lock (&self->lock);
+      replaced = self->last;
+      self->last = gst_buffer_ref (frame);
+      self->last_is_copy = FALSE;
+      g_mutex_unlock (&self->lock);
+      gst_clear_buffer (&replaced);
+    }
+    *outbuf = frame;
+  }
+  GST_BUFFER_DTS (*outbuf) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (*outbuf) = GST_CLOCK_TIME_NONE;
+  g_mutex_lock (&self->lock);
+  self->last_push_us = g_get_monotonic_time ();
+  g_mutex_unlock (&self->lock);
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+stream_error:
+  {
+    post_error (self, error);
+    g_error_free (error);
+    return GST_FLOW_ERROR;
+  }
+not_negotiated:
+  {
+    gchar *str = gst_caps_to_string (caps);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Downstream refused the producer's format %s. Put videoconvert "
+            "after pipewirezerocopysrc.", str), (NULL));
+    g_free (str);
+    gst_caps_unref (caps);
+    gst_buffer_unref (frame);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+}
+
+/* EOS sent by the application: with resend-last, the last picture goes out
+ * once more before EOS (an encoder then emits it as its final frame). */
+static gboolean
+gst_pipewire_zerocopy_src_send_event (GstElement * element, GstEvent * event)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (element);
+  gboolean resend_last, handled = FALSE;
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    GST_OBJECT_LOCK (self);
+    resend_last = self->resend_last;
+    GST_OBJECT_UNLOCK (self);
+    g_mutex_lock (&self->lock);
+    if (resend_last && self->stream && self->last) {
+      self->eos_requested = TRUE;
+      g_cond_broadcast (&self->cond);
+      handled = TRUE;
+    }
+    g_mutex_unlock (&self->lock);
+    if (handled) {
+      gst_event_unref (event);
+      return TRUE;
+    }
+  }
+  return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
+}
+
+/* --- properties */
+
+static void
+gst_pipewire_zerocopy_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_NODE_ID:
+      self->node_id = g_value_get_uint (value);
+      break;
+    case PROP_FD:
+      self->fd = g_value_get_int (value);
+      break;
+    case PROP_RENDER_NODE:
+      g_free (self->render_node);
+      self->render_node = g_value_dup_string (value);
+      break;
+    case PROP_OUTPUT_MODE:
+      self->output_mode = g_value_get_enum (value);
+      break;
+    case PROP_CUDA_DEVICE_ID:
+      self->cuda_device_id = g_value_get_int (value);
+      break;
+    case PROP_KEEPALIVE_TIME:
+      self->keepalive_time = g_value_get_uint (value);
+      break;
+    case PROP_RESEND_LAST:
+      self->resend_last = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_pipewire_zerocopy_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (object);
+
+  switch (prop_id) {
+    case PROP_FRAMES_RECEIVED:
+      g_value_set_uint64 (value, zc_stats_get (&self->stats.frames_received));
+      return;
+    case PROP_FRAMES_RESENT:
+      g_value_set_uint64 (value, zc_stats_get (&self->stats.frames_resent));
+      return;
+    case PROP_FRAMES_DROPPED:
+      g_value_set_uint64 (value, zc_stats_get (&self->stats.frames_dropped));
+      return;
+    case PROP_FRAMES_CORRUPTED:
+      g_value_set_uint64 (value,
+          zc_stats_get (&self->stats.frames_corrupted));
+      return;
+    case PROP_BYTES_COPIED:
+      g_value_set_uint64 (value, zc_stats_get (&self->stats.bytes_copied));
+      return;
+    case PROP_MEMORY_TYPE:
+      g_mutex_lock (&self->lock);
+      g_value_set_string (value,
+          self->memory_type ? self->memory_type : "none");
+      g_mutex_unlock (&self->lock);
+      return;
+    case PROP_MODIFIER:
+      g_mutex_lock (&self->lock);
+      g_value_set_uint64 (value, self->modifier);
+      g_mutex_unlock (&self->lock);
+      return;
+    default:
+      break;
+  }
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_NODE_ID:
+      g_value_set_uint (value, self->node_id);
+      break;
+    case PROP_FD:
+      g_value_set_int (value, self->fd);
+      break;
+    case PROP_RENDER_NODE:
+      g_value_set_string (value, self->render_node);
+      break;
+    case PROP_OUTPUT_MODE:
+      g_value_set_enum (value, self->output_mode);
+      break;
+    case PROP_CUDA_DEVICE_ID:
+      g_value_set_int (value, self->cuda_device_id);
+      break;
+    case PROP_KEEPALIVE_TIME:
+      g_value_set_uint (value, self->keepalive_time);
+      break;
+    case PROP_RESEND_LAST:
+      g_value_set_boolean (value, self->resend_last);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_pipewire_zerocopy_src_finalize (GObject * object)
+{
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (object);
+
+  g_free (self->render_node);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_pipewire_zerocopy_src_init (GstPipewireZerocopySrc * self)
+{
+  self->node_id = DEFAULT_NODE_ID;
+  self->fd = DEFAULT_FD;
+  self->render_node = g_strdup (DEFAULT_RENDER_NODE);
+  self->output_mode = DEFAULT_OUTPUT_MODE;
+  self->cuda_device_id = DEFAULT_CUDA_DEVICE_ID;
+  self->keepalive_time = DEFAULT_KEEPALIVE_TIME;
+  self->resend_last = DEFAULT_RESEND_LAST;
+  self->modifier = ZC_DRM_FORMAT_MOD_INVALID;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+
+  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+  gst_base_src_set_do_timestamp (GST_BASE_SRC (self), FALSE);
+}
+
+#define STAT_FLAGS (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)
+#define PROP_FLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
+    GST_PARAM_MUTABLE_READY)
+
+static void
+gst_pipewire_zerocopy_src_class_init (GstPipewireZerocopySrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_pipewire_zerocopy_src_debug,
+      "pipewirezerocopysrc", 0, "Zero-copy PipeWire screen capture");
+
+  gobject_class->set_property = gst_pipewire_zerocopy_src_set_property;
+  gobject_class->get_property = gst_pipewire_zerocopy_src_get_property;
+  gobject_class->finalize = gst_pipewire_zerocopy_src_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_NODE_ID,
+      g_param_spec_uint ("pipewire-node-id", "PipeWire node id",
+          "The PipeWire node to capture: the id a ScreenCast session "
+          "announces (Mutter's PipeWireStreamAdded, or the portal's "
+          "streams), or one from pw-dump", 0, G_MAXUINT, DEFAULT_NODE_ID,
+          PROP_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_FD,
+      g_param_spec_int ("pipewire-fd", "PipeWire fd",
+          "A PipeWire remote fd, from the ScreenCast portal's "
+          "OpenPipeWireRemote; -1 connects to the user's PipeWire daemon. "
+          "The element duplicates it; the caller keeps its own",
+          -1, G_MAXINT, DEFAULT_FD, PROP_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_RENDER_NODE,
+      g_param_spec_string ("render-node", "DRM render node",
+          "The DRM render node whose EGL imports DMA-BUFs (cuda and dmabuf "
+          "output modes)", DEFAULT_RENDER_NODE, PROP_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_OUTPUT_MODE,
+      g_param_spec_enum ("output-mode", "Output mode",
+          "What memory frames go downstream in", ZC_TYPE_OUTPUT_MODE,
+          DEFAULT_OUTPUT_MODE, PROP_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_CUDA_DEVICE_ID,
+      g_param_spec_int ("cuda-device-id", "CUDA device id",
+          "The CUDA device for output-mode=cuda; -1 uses the device behind "
+          "the EGL device of render-node", -1, G_MAXINT,
+          DEFAULT_CUDA_DEVICE_ID, PROP_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_KEEPALIVE_TIME,
+      g_param_spec_uint ("keepalive-time", "Keepalive time (ms)",
+          "When the producer sends no frame for this long (a damage-based "
+          "screen holding still), push a copy of the last frame with a new "
+          "timestamp; 0 disables", 0, G_MAXUINT, DEFAULT_KEEPALIVE_TIME,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_RESEND_LAST,
+      g_param_spec_boolean ("resend-last", "Resend last frame on EOS",
+          "When the application sends EOS, push the last frame once more "
+          "before EOS", DEFAULT_RESEND_LAST,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          | GST_PARAM_MUTABLE_PLAYING));
+
+  g_object_class_install_property (gobject_class, PROP_FRAMES_RECEIVED,
+      g_param_spec_uint64 ("frames-received", "Frames received",
+          "Frames taken from PipeWire (corrupted and cursor-only buffers "
+          "excluded)", 0, G_MAXUINT64, 0, STAT_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_FRAMES_RESENT,
+      g_param_spec_uint64 ("frames-resent", "Frames resent",
+          "Copies of the last frame pushed by keepalive or resend-last",
+          0, G_MAXUINT64, 0, STAT_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_FRAMES_DROPPED,
+      g_param_spec_uint64 ("frames-dropped", "Frames dropped",
+          "Frames replaced by a newer one before downstream took them",
+          0, G_MAXUINT64, 0, STAT_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_FRAMES_CORRUPTED,
+      g_param_spec_uint64 ("frames-corrupted", "Frames corrupted",
+          "Buffers skipped because the producer flagged them corrupted or "
+          "they were too small for the format", 0, G_MAXUINT64, 0,
+          STAT_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_BYTES_COPIED,
+      g_param_spec_uint64 ("bytes-copied", "Bytes copied",
+          "Bytes of picture data the element copied with the CPU", 0,
+          G_MAXUINT64, 0, STAT_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MEMORY_TYPE,
+      g_param_spec_string ("memory-type", "Memory type",
+          "The memory frames go downstream in: none (not negotiated yet), "
+          "system, cuda or dmabuf", "none", STAT_FLAGS));
+  g_object_class_install_property (gobject_class, PROP_MODIFIER,
+      g_param_spec_uint64 ("modifier", "DRM modifier",
+          "The negotiated DRM format modifier (0xffffffffffffff: none, "
+          "as with MemFd buffers)", 0, G_MAXUINT64,
+          ZC_DRM_FORMAT_MOD_INVALID, STAT_FLAGS));
+
+  gst_element_class_set_static_metadata (element_class,
+      "PipeWire zero-copy screen capture", "Source/Video",
+      "Captures a PipeWire video node (a GNOME ScreenCast) without CPU "
+      "copies: system memory, DMA-BUF or CUDA memory. Example: "
+      "gst-launch-1.0 -e pipewirezerocopysrc pipewire-node-id=NODE ! "
+      "videoconvert ! video/x-raw,format=I420 ! x264enc tune=zerolatency ! "
+      "h264parse ! mp4mux ! filesink location=desktop.mp4",
+      "zerocast developers");
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  element_class->send_event =
+      GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_send_event);
+
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_unlock);
+  basesrc_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_unlock_stop);
+  basesrc_class->negotiate =
+      GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_negotiate);
+  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_query);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_create);
+
+  gst_type_mark_as_plugin_api (ZC_TYPE_OUTPUT_MODE, 0);
+}

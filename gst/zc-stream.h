@@ -1,0 +1,74 @@
+/* zerocast: one PipeWire video stream, consumed from a thread loop of its own.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/video/video.h>
+#include <pipewire/pipewire.h>
+
+#include "zc-format.h"
+
+G_BEGIN_DECLS
+
+/* Counters a benchmark can trust; written with atomics from any thread. */
+typedef struct
+{
+  gint64 frames_received;   /* valid frames taken from PipeWire */
+  gint64 frames_resent;     /* keepalive and EOS resends */
+  gint64 frames_dropped;    /* frames replaced by a newer one before use */
+  gint64 frames_corrupted;  /* buffers flagged corrupted or too small */
+  gint64 cursor_updates;    /* size-0 chunks: cursor moved, picture did not */
+  gint64 bytes_copied;      /* bytes the CPU copied */
+} ZcStats;
+
+static inline void
+zc_stats_add (gint64 * counter, gint64 value)
+{
+  __atomic_fetch_add (counter, value, __ATOMIC_RELAXED);
+}
+
+static inline gint64
+zc_stats_get (gint64 * counter)
+{
+  return __atomic_load_n (counter, __ATOMIC_RELAXED);
+}
+
+typedef struct _ZcStream ZcStream;
+
+/* The callbacks run on the PipeWire thread with its loop lock held: they
+ * must not block, and must not take a lock that is held while calling into
+ * ZcStream (see the lock order in gstpipewirezerocopysrc.c). */
+typedef struct
+{
+  /* A format was agreed; frames that follow have @format_seq. */
+  void (*format_changed) (gpointer user_data, const GstVideoInfo * info,
+      guint64 modifier, guint format_seq);
+  /* The newest frame; the callee owns @frame. Its memory belongs to a
+   * PipeWire buffer that goes back to the producer when @frame (and every
+   * buffer sharing its memory) is freed. PTS is CLOCK_MONOTONIC ns. */
+  void (*frame) (gpointer user_data, GstBuffer * frame, guint format_seq);
+  /* The stream cannot go on; @error says why and what to do. */
+  void (*error) (gpointer user_data, const GError * error);
+} ZcStreamCallbacks;
+
+typedef struct
+{
+  guint32 node_id;
+  gint fd;                  /* -1: connect to the default daemon */
+  const enum spa_video_format *formats;
+  guint n_formats;
+  guint32 data_types;       /* mask of 1 << SPA_DATA_* we accept */
+  ZcStats *stats;
+} ZcStreamConfig;
+
+/* Connects to PipeWire and to @config->node_id. Fails at once, with an error
+ * that says what to do, when the daemon is not there, the node does not
+ * exist or offers none of our formats. */
+ZcStream *zc_stream_new (const ZcStreamConfig * config,
+    const ZcStreamCallbacks * callbacks, gpointer user_data,
+    GError ** error);
+
+/* Disconnects and stops the thread. Frames still held downstream stay valid
+ * (their mapping is refcounted) and are simply not requeued. NULL is fine. */
+void zc_stream_free (ZcStream * stream);
+
+G_END_DECLS
