@@ -1,0 +1,536 @@
+/* zc-test-producer: a PipeWire video source of our own, used by the tests
+ * instead of pipewiresink (which stalls for good once a consumer leaves).
+ *
+ * It drives its own graph at --fps from a timer, hands out MemFd buffers
+ * with a Header meta, and paints a pattern a consumer can check: four
+ * quadrants (red, green / blue, white) in the byte order of --format, and
+ * the frame's sequence number as four grey pixels at the start of row 0
+ * and again at the end of the last row (a torn frame shows two values).
+ *
+ * stdout: `READY <node-id>` once, then `OK <cmd>` / `ERR <why>` per command.
+ * stdin:  still | move | size WxH | corrupt N | cursor N | quit
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pipewire/pipewire.h>
+#include <spa/param/video/format-utils.h>
+#include <spa/param/buffers.h>
+#include <spa/param/param.h>
+#include <spa/pod/builder.h>
+#include <spa/buffer/meta.h>
+
+/* One entry per --format: how a pixel of each quadrant colour is laid out
+ * in memory. RGB formats are 4 bytes per pixel; YUY2 is handled apart. */
+typedef struct
+{
+  const char *name;
+  enum spa_video_format spa;
+  int r, g, b, a;               /* byte offsets inside a pixel; a = filler */
+} Format;
+
+static const Format formats[] = {
+  {.name = "BGRx",.spa = SPA_VIDEO_FORMAT_BGRx,.r = 2,.g = 1,.b = 0,.a = 3},
+  {.name = "BGRA",.spa = SPA_VIDEO_FORMAT_BGRA,.r = 2,.g = 1,.b = 0,.a = 3},
+  {.name = "RGBx",.spa = SPA_VIDEO_FORMAT_RGBx,.r = 0,.g = 1,.b = 2,.a = 3},
+  {.name = "RGBA",.spa = SPA_VIDEO_FORMAT_RGBA,.r = 0,.g = 1,.b = 2,.a = 3},
+  {.name = "xRGB",.spa = SPA_VIDEO_FORMAT_xRGB,.r = 1,.g = 2,.b = 3,.a = 0},
+  {.name = "ARGB",.spa = SPA_VIDEO_FORMAT_ARGB,.r = 1,.g = 2,.b = 3,.a = 0},
+  /* A packed YUV format: the "format we cannot take" case for consumers
+   * that only accept RGB. */
+  {.name = "YUY2",.spa = SPA_VIDEO_FORMAT_YUY2},
+};
+
+typedef struct
+{
+  struct pw_main_loop *main_loop;
+  struct pw_loop *loop;
+  struct pw_context *context;
+  struct pw_core *core;
+  struct pw_stream *stream;
+  struct spa_hook stream_listener;
+  struct spa_source *timer;
+  struct spa_source *input;
+
+  const Format *format;
+  const char *name;
+  int fps;
+  int want_width, want_height;  /* what EnumFormat offers now */
+  int width, height, stride;    /* what was negotiated; 0 = nothing yet */
+
+  int ready_printed;
+  int streaming;
+  int still;
+  int corrupt_left, cursor_left;
+  uint32_t seq;
+
+  char line[256];
+  size_t line_len;
+  int exit_code;
+} Producer;
+
+static void
+reply (const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  vfprintf (stdout, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stdout);
+  /* The tests read our stdout through a pipe: flush every line. */
+  fflush (stdout);
+}
+
+static const struct spa_pod *
+build_enum_format (Producer * p, struct spa_pod_builder *b)
+{
+  return spa_pod_builder_add_object (b,
+      SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat,
+      SPA_FORMAT_mediaType, SPA_POD_Id (SPA_MEDIA_TYPE_video),
+      SPA_FORMAT_mediaSubtype, SPA_POD_Id (SPA_MEDIA_SUBTYPE_raw),
+      SPA_FORMAT_VIDEO_format, SPA_POD_Id (p->format->spa),
+      SPA_FORMAT_VIDEO_size,
+      SPA_POD_Rectangle (&SPA_RECTANGLE (p->want_width, p->want_height)),
+      SPA_FORMAT_VIDEO_framerate,
+      SPA_POD_Fraction (&SPA_FRACTION (p->fps, 1)));
+}
+
+static void
+set_timer (Producer * p)
+{
+  struct timespec value = { 0, 0 }, interval = { 0, 0 };
+
+  /* Produce only while a consumer is linked, a format matches what we
+   * offer (a resize is pending until it does), and we are not "still". */
+  if (p->streaming && !p->still && p->width == p->want_width
+      && p->height == p->want_height) {
+    interval.tv_nsec = 1000000000L / p->fps;
+    value.tv_nsec = 1;          /* 0 would disarm the timer */
+  }
+  pw_loop_update_timer (p->loop, p->timer, &value, &interval, false);
+}
+
+static void
+put_rgb (Producer * p, uint8_t * px, uint8_t r, uint8_t g, uint8_t b)
+{
+  px[p->format->r] = r;
+  px[p->format->g] = g;
+  px[p->format->b] = b;
+  px[p->format->a] = 0xff;
+}
+
+/* Quadrant colours: TL red, TR green, BL blue, BR white. */
+static void
+quadrant_rgb (Producer * p, int x, int y, uint8_t rgb[3])
+{
+  int right = x >= p->width / 2, bottom = y >= p->height / 2;
+
+  rgb[0] = (!right && !bottom) || (right && bottom) ? 0xff : 0;
+  rgb[1] = (right && !bottom) || (right && bottom) ? 0xff : 0;
+  rgb[2] = bottom ? 0xff : 0;
+}
+
+static void
+paint_rgb (Producer * p, uint8_t * data)
+{
+  for (int y = 0; y < p->height; y++) {
+    uint8_t *row = data + (size_t) y * p->stride;
+    for (int x = 0; x < p->width; x++) {
+      uint8_t c[3];
+      quadrant_rgb (p, x, y, c);
+      put_rgb (p, row + 4 * x, c[0], c[1], c[2]);
+    }
+  }
+  /* The sequence number, most significant byte first, as grey pixels. */
+  uint8_t *last = data + (size_t) (p->height - 1) * p->stride;
+  for (int i = 0; i < 4 && i < p->width; i++) {
+    uint8_t v = (p->seq >> (8 * (3 - i))) & 0xff;
+    put_rgb (p, data + 4 * i, v, v, v);
+    put_rgb (p, last + 4 * (p->width - 4 + i), v, v, v);
+  }
+}
+
+static void
+paint_yuy2 (Producer * p, uint8_t * data)
+{
+  /* BT.601 limited range values of the four quadrant colours. */
+  static const uint8_t yuv[4][3] = {
+    {81, 90, 240}, {145, 54, 34}, {41, 240, 110}, {235, 128, 128},
+  };
+  for (int y = 0; y < p->height; y++) {
+    uint8_t *row = data + (size_t) y * p->stride;
+    for (int x = 0; x + 1 < p->width; x += 2) {
+      const uint8_t *c = yuv[(x >= p->width / 2) + 2 * (y >= p->height / 2)];
+      row[2 * x] = c[0];
+      row[2 * x + 1] = c[1];
+      row[2 * x + 2] = c[0];
+      row[2 * x + 3] = c[2];
+    }
+  }
+  for (int i = 0; i < 4 && i < p->width; i++)
+    data[2 * i] = (p->seq >> (8 * (3 - i))) & 0xff;
+}
+
+static void
+on_process (void *user_data)
+{
+  Producer *p = user_data;
+  struct pw_buffer *b;
+  struct spa_buffer *buf;
+  struct spa_meta_header *h;
+  struct spa_data *d;
+  struct timespec now;
+
+  if ((b = pw_stream_dequeue_buffer (p->stream)) == NULL)
+    return;                     /* all buffers are with the consumer */
+  buf = b->buffer;
+  d = &buf->datas[0];
+  if (d->data == NULL || p->width == 0) {
+    pw_stream_queue_buffer (p->stream, b);
+    return;
+  }
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  p->seq++;
+  if ((h = spa_buffer_find_meta_data (buf, SPA_META_Header, sizeof (*h)))) {
+    h->pts = SPA_TIMESPEC_TO_NSEC (&now);
+    h->flags = 0;
+    h->seq = p->seq;
+    h->dts_offset = 0;
+    h->offset = 0;
+    if (p->corrupt_left > 0) {
+      h->flags |= SPA_META_HEADER_FLAG_CORRUPTED;
+      p->corrupt_left--;
+    }
+  }
+
+  d->chunk->offset = 0;
+  d->chunk->stride = p->stride;
+  d->chunk->flags = SPA_CHUNK_FLAG_NONE;
+  if (p->cursor_left > 0) {
+    /* What Mutter sends when only the cursor moved: no picture. */
+    d->chunk->size = 0;
+    p->cursor_left--;
+  } else {
+    if (p->format->spa == SPA_VIDEO_FORMAT_YUY2)
+      paint_yuy2 (p, d->data);
+    else
+      paint_rgb (p, d->data);
+    d->chunk->size = (uint32_t) p->stride * p->height;
+  }
+  pw_stream_queue_buffer (p->stream, b);
+}
+
+static void
+on_timeout (void *user_data, uint64_t expirations)
+{
+  Producer *p = user_data;
+
+  /* We are the driver: each tick starts one graph cycle, which calls
+   * on_process() to fill and queue a buffer. */
+  pw_stream_trigger_process (p->stream);
+}
+
+static void
+on_state_changed (void *user_data, enum pw_stream_state old,
+    enum pw_stream_state state, const char *error)
+{
+  Producer *p = user_data;
+
+  if (state == PW_STREAM_STATE_ERROR) {
+    fprintf (stderr, "zc-test-producer: stream error: %s\n",
+        error ? error : "unknown");
+    p->exit_code = 1;
+    pw_main_loop_quit (p->main_loop);
+    return;
+  }
+  if (state == PW_STREAM_STATE_UNCONNECTED) {
+    fprintf (stderr, "zc-test-producer: disconnected from PipeWire\n");
+    p->exit_code = 1;
+    pw_main_loop_quit (p->main_loop);
+    return;
+  }
+  /* PAUSED is reached once the node is exported and has its id. */
+  if (!p->ready_printed && state >= PW_STREAM_STATE_PAUSED) {
+    uint32_t id = pw_stream_get_node_id (p->stream);
+    if (id != SPA_ID_INVALID) {
+      p->ready_printed = 1;
+      reply ("READY %u", id);
+    }
+  }
+  p->streaming = state == PW_STREAM_STATE_STREAMING;
+  set_timer (p);
+}
+
+static void
+on_param_changed (void *user_data, uint32_t id, const struct spa_pod *param)
+{
+  Producer *p = user_data;
+  struct spa_video_info_raw info;
+  uint8_t buffer[1024];
+  struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
+  const struct spa_pod *params[2];
+
+  if (id != SPA_PARAM_Format)
+    return;
+  if (param == NULL) {
+    /* The consumer left; a new one negotiates again. */
+    p->width = p->height = 0;
+    set_timer (p);
+    return;
+  }
+  if (spa_format_video_raw_parse (param, &info) < 0) {
+    pw_stream_set_error (p->stream, -EINVAL, "cannot parse the format");
+    return;
+  }
+  p->width = info.size.width;
+  p->height = info.size.height;
+  p->stride = SPA_ROUND_UP_N ((p->format->spa == SPA_VIDEO_FORMAT_YUY2 ?
+          2 : 4) * p->width, 4);
+
+  params[0] = spa_pod_builder_add_object (&b,
+      SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
+      SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int (4, 2, 16),
+      SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (1),
+      SPA_PARAM_BUFFERS_size, SPA_POD_Int (p->stride * p->height),
+      SPA_PARAM_BUFFERS_stride, SPA_POD_Int (p->stride),
+      SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int (1 << SPA_DATA_MemFd));
+  params[1] = spa_pod_builder_add_object (&b,
+      SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+      SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Header),
+      SPA_PARAM_META_size, SPA_POD_Int (sizeof (struct spa_meta_header)));
+  pw_stream_update_params (p->stream, params, 2);
+  set_timer (p);
+}
+
+static const struct pw_stream_events stream_events = {
+  PW_VERSION_STREAM_EVENTS,
+  .state_changed = on_state_changed,
+  .param_changed = on_param_changed,
+  .process = on_process,
+};
+
+static int
+parse_size (const char *s, int *w, int *h)
+{
+  char *end;
+  long lw = strtol (s, &end, 10), lh;
+
+  if (end == s || *end != 'x')
+    return -1;
+  s = end + 1;
+  lh = strtol (s, &end, 10);
+  if (end == s || *end != '\0' || lw < 8 || lh < 8 || lw > 8192 || lh > 8192)
+    return -1;
+  *w = (int) lw;
+  *h = (int) lh;
+  return 0;
+}
+
+static void
+run_command (Producer * p, char *cmd)
+{
+  char *arg = strchr (cmd, ' ');
+  int n;
+
+  if (arg)
+    *arg++ = '\0';
+  if (strcmp (cmd, "still") == 0) {
+    p->still = 1;
+    set_timer (p);
+    reply ("OK still");
+  } else if (strcmp (cmd, "move") == 0) {
+    p->still = 0;
+    set_timer (p);
+    reply ("OK move");
+  } else if (strcmp (cmd, "size") == 0) {
+    uint8_t buffer[1024];
+    struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
+    const struct spa_pod *param;
+    int w, h;
+
+    if (!arg || parse_size (arg, &w, &h) < 0) {
+      reply ("ERR size wants WxH between 8x8 and 8192x8192");
+      return;
+    }
+    p->want_width = w;
+    p->want_height = h;
+    /* Offering only the new size makes the consumer renegotiate; frames
+     * resume when the new Format arrives in on_param_changed(). */
+    param = build_enum_format (p, &b);
+    pw_stream_update_params (p->stream, &param, 1);
+    set_timer (p);
+    reply ("OK size %dx%d", w, h);
+  } else if (strcmp (cmd, "corrupt") == 0 || strcmp (cmd, "cursor") == 0) {
+    char *end = NULL;
+    n = arg ? (int) strtol (arg, &end, 10) : -1;
+    if (!arg || *end != '\0' || n < 0) {
+      reply ("ERR %s wants a count >= 0", cmd);
+      return;
+    }
+    if (cmd[1] == 'o')
+      p->corrupt_left = n;
+    else
+      p->cursor_left = n;
+    reply ("OK %s %d", cmd, n);
+  } else if (strcmp (cmd, "quit") == 0) {
+    reply ("OK quit");
+    pw_main_loop_quit (p->main_loop);
+  } else {
+    reply ("ERR unknown command '%s' (still, move, size WxH, corrupt N, "
+        "cursor N, quit)", cmd);
+  }
+}
+
+static void
+on_input (void *user_data, int fd, uint32_t mask)
+{
+  Producer *p = user_data;
+  char chunk[256];
+  ssize_t n = read (fd, chunk, sizeof (chunk));
+
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n <= 0) {
+    /* stdin closed: whoever started us is gone or done. */
+    pw_main_loop_quit (p->main_loop);
+    return;
+  }
+  for (ssize_t i = 0; i < n; i++) {
+    if (chunk[i] == '\n') {
+      p->line[p->line_len] = '\0';
+      if (p->line_len > 0 && p->line[p->line_len - 1] == '\r')
+        p->line[p->line_len - 1] = '\0';
+      if (p->line[0] != '\0')
+        run_command (p, p->line);
+      p->line_len = 0;
+    } else if (p->line_len + 1 < sizeof (p->line)) {
+      p->line[p->line_len++] = chunk[i];
+    }
+  }
+}
+
+static void
+on_signal (void *user_data, int signal_number)
+{
+  Producer *p = user_data;
+
+  pw_main_loop_quit (p->main_loop);
+}
+
+static void
+usage (FILE * out)
+{
+  fprintf (out, "usage: zc-test-producer [--name NAME] [--size WxH] "
+      "[--fps N] [--format BGRx|BGRA|RGBx|RGBA|xRGB|ARGB|YUY2]\n");
+}
+
+int
+main (int argc, char *argv[])
+{
+  Producer p = {.name = "zc-test-producer",.fps = 30,
+    .want_width = 320,.want_height = 240,.format = &formats[0]
+  };
+  uint8_t buffer[1024];
+  struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
+  const struct spa_pod *param;
+
+  for (int i = 1; i < argc; i++) {
+    const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+    if (strcmp (opt, "--help") == 0 || strcmp (opt, "-h") == 0) {
+      usage (stdout);
+      return 0;
+    }
+    if (val == NULL) {
+      fprintf (stderr, "zc-test-producer: %s needs a value\n", opt);
+      usage (stderr);
+      return 2;
+    }
+    i++;
+    if (strcmp (opt, "--name") == 0) {
+      p.name = val;
+    } else if (strcmp (opt, "--size") == 0) {
+      if (parse_size (val, &p.want_width, &p.want_height) < 0) {
+        fprintf (stderr, "zc-test-producer: bad --size '%s': use WxH, "
+            "8x8 to 8192x8192\n", val);
+        return 2;
+      }
+    } else if (strcmp (opt, "--fps") == 0) {
+      p.fps = atoi (val);
+      if (p.fps < 1 || p.fps > 1000) {
+        fprintf (stderr, "zc-test-producer: bad --fps '%s': use 1..1000\n",
+            val);
+        return 2;
+      }
+    } else if (strcmp (opt, "--format") == 0) {
+      p.format = NULL;
+      for (size_t f = 0; f < SPA_N_ELEMENTS (formats); f++)
+        if (strcmp (formats[f].name, val) == 0)
+          p.format = &formats[f];
+      if (p.format == NULL) {
+        fprintf (stderr, "zc-test-producer: unknown --format '%s'\n", val);
+        usage (stderr);
+        return 2;
+      }
+    } else {
+      fprintf (stderr, "zc-test-producer: unknown option '%s'\n", opt);
+      usage (stderr);
+      return 2;
+    }
+  }
+
+  pw_init (&argc, &argv);
+  p.main_loop = pw_main_loop_new (NULL);
+  p.loop = pw_main_loop_get_loop (p.main_loop);
+  p.context = pw_context_new (p.loop, NULL, 0);
+  p.core = pw_context_connect (p.context, NULL, 0);
+  if (p.core == NULL) {
+    fprintf (stderr, "zc-test-producer: cannot connect to PipeWire (%s): "
+        "is the daemon running and XDG_RUNTIME_DIR set?\n", strerror (errno));
+    pw_context_destroy (p.context);
+    pw_main_loop_destroy (p.main_loop);
+    pw_deinit ();
+    return 1;
+  }
+
+  pw_loop_add_signal (p.loop, SIGINT, on_signal, &p);
+  pw_loop_add_signal (p.loop, SIGTERM, on_signal, &p);
+  p.timer = pw_loop_add_timer (p.loop, on_timeout, &p);
+  p.input = pw_loop_add_io (p.loop, STDIN_FILENO, SPA_IO_IN | SPA_IO_HUP,
+      false, on_input, &p);
+
+  p.stream = pw_stream_new (p.core, p.name,
+      pw_properties_new (PW_KEY_MEDIA_CLASS, "Video/Source",
+          PW_KEY_MEDIA_TYPE, "Video",
+          PW_KEY_MEDIA_CATEGORY, "Capture",
+          PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME, p.name, NULL));
+  pw_stream_add_listener (p.stream, &p.stream_listener, &stream_events, &p);
+
+  param = build_enum_format (&p, &b);
+  if (pw_stream_connect (p.stream, PW_DIRECTION_OUTPUT, PW_ID_ANY,
+          PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_MAP_BUFFERS, &param, 1) < 0) {
+    fprintf (stderr, "zc-test-producer: cannot connect the stream\n");
+    p.exit_code = 1;
+  } else {
+    pw_main_loop_run (p.main_loop);
+  }
+
+  /* Leaving on purpose is not the "disconnected" error of on_state_changed. */
+  spa_hook_remove (&p.stream_listener);
+  pw_stream_destroy (p.stream);
+  pw_core_disconnect (p.core);
+  pw_context_destroy (p.context);
+  pw_main_loop_destroy (p.main_loop);
+  pw_deinit ();
+  return p.exit_code;
+}
