@@ -1,0 +1,429 @@
+/* zerocast GPU library: one frame out of a registered buffer into a
+ * GstCudaBufferPool buffer, as a plain copy or converted to NV12.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "zc-cuda-private.h"
+#include "zc-gpu-error.h"
+
+#include <gst/cuda/gstcudabufferpool.h>
+#include <gst/cuda/gstcudamemory.h>
+
+GST_DEBUG_CATEGORY_STATIC (zc_cuda_conv_debug);
+#define GST_CAT_DEFAULT zc_cuda_conv_debug
+
+#if ZC_HAVE_CUDA_KERNEL
+/* zc-convert.cu, compiled by nvcc and embedded by embed-binary.py. */
+extern const unsigned char zc_convert_fatbin[];
+extern const size_t zc_convert_fatbin_len;
+#endif
+
+/* Threads per block of the NV12 kernel; each thread does a 2x2 block. */
+#define BLOCK_W 32
+#define BLOCK_H 8
+
+struct _ZcCudaConverter
+{
+  GstCudaContext *ctx;
+  GstVideoInfo in_info;
+  GstVideoInfo out_info;
+  GstCaps *caps;
+  GstBufferPool *pool;
+  CUstream stream;
+
+  gboolean to_nv12;
+  /* Byte positions of R, G, B in an input pixel (the kernel's r, g, b). */
+  gint r, g, b;
+  CUmodule module;
+  CUfunction fn_pitch;
+  CUfunction fn_texture;
+};
+
+typedef struct
+{
+  GstVideoFormat format;
+  gint r, g, b;
+} ZcRgbLayout;
+
+/* GStreamer names packed formats by memory byte order: BGRx is B, G, R, x. */
+static const ZcRgbLayout layouts[] = {
+  {.format = GST_VIDEO_FORMAT_BGRx,.r = 2,.g = 1,.b = 0},
+  {.format = GST_VIDEO_FORMAT_BGRA,.r = 2,.g = 1,.b = 0},
+  {.format = GST_VIDEO_FORMAT_RGBx,.r = 0,.g = 1,.b = 2},
+  {.format = GST_VIDEO_FORMAT_RGBA,.r = 0,.g = 1,.b = 2},
+  {.format = GST_VIDEO_FORMAT_xRGB,.r = 1,.g = 2,.b = 3},
+  {.format = GST_VIDEO_FORMAT_ARGB,.r = 1,.g = 2,.b = 3},
+};
+
+static const ZcRgbLayout *
+find_layout (GstVideoFormat format)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (layouts); i++)
+    if (layouts[i].format == format)
+      return &layouts[i];
+  return NULL;
+}
+
+gboolean
+zc_cuda_have_kernel (void)
+{
+  return ZC_HAVE_CUDA_KERNEL;
+}
+
+gboolean
+zc_cuda_converter_supports (GstVideoFormat in_format,
+    GstVideoFormat out_format)
+{
+  if (find_layout (in_format) == NULL)
+    return FALSE;
+  if (out_format == in_format)
+    return TRUE;
+  return out_format == GST_VIDEO_FORMAT_NV12 && ZC_HAVE_CUDA_KERNEL;
+}
+
+static gboolean
+load_kernel (ZcCudaConverter *conv, GError **error)
+{
+#if ZC_HAVE_CUDA_KERNEL
+  if (!ZC_CUDA_CHECK (zc_cuda.ModuleLoadData (&conv->module,
+              zc_convert_fatbin), error)) {
+    g_prefix_error (error, "cannot load the NV12 CUDA kernel (%"
+        G_GSIZE_FORMAT " bytes, built for sm_70..sm_90 plus PTX; the "
+        "driver may be older than the nvcc that built it): ",
+        (gsize) zc_convert_fatbin_len);
+    conv->module = NULL;
+    return FALSE;
+  }
+  return ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_pitch,
+          conv->module, "zc_rgb_to_nv12_pitch"), error) &&
+      ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_texture,
+          conv->module, "zc_rgb_to_nv12_texture"), error);
+#else
+  g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+      "this build has no NV12 CUDA kernel (nvcc was not found at build "
+      "time): rebuild with -Dnvcc=enabled, or ask for the input format");
+  return FALSE;
+#endif
+}
+
+static gboolean
+make_pool (ZcCudaConverter *conv, GError **error)
+{
+  GstStructure *config;
+
+  conv->pool = gst_cuda_buffer_pool_new (conv->ctx);
+  config = gst_buffer_pool_get_config (conv->pool);
+  /* Two buffers in flight downstream (encoder + us) plus one being filled. */
+  gst_buffer_pool_config_set_params (config, conv->caps,
+      (guint) GST_VIDEO_INFO_SIZE (&conv->out_info), 3, 0);
+  gst_buffer_pool_config_add_option (config,
+      GST_BUFFER_POOL_OPTION_VIDEO_META);
+  if (!gst_buffer_pool_set_config (conv->pool, config)) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+        "the CUDA buffer pool rejected caps %" GST_PTR_FORMAT, conv->caps);
+    return FALSE;
+  }
+  if (!gst_buffer_pool_set_active (conv->pool, TRUE)) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+        "could not allocate CUDA output buffers for %" GST_PTR_FORMAT
+        " (out of GPU memory?)", conv->caps);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+ZcCudaConverter *
+zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
+    GstVideoFormat out_format, GError **error)
+{
+  ZcCudaConverter *conv;
+  const ZcRgbLayout *layout;
+  GstVideoFormat in_format;
+
+  g_return_val_if_fail (GST_IS_CUDA_CONTEXT (ctx), NULL);
+  g_return_val_if_fail (in_info != NULL, NULL);
+
+  if (!zc_cuda_load (error))
+    return NULL;
+  GST_DEBUG_CATEGORY_INIT (zc_cuda_conv_debug, "zccudaconv", 0,
+      "zerocast CUDA converter");
+
+  in_format = GST_VIDEO_INFO_FORMAT (in_info);
+  layout = find_layout (in_format);
+  if (layout == NULL || (out_format != in_format &&
+          out_format != GST_VIDEO_FORMAT_NV12)) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+        "the CUDA converter cannot turn %s into %s: it takes BGRx, BGRA, "
+        "RGBx, RGBA, xRGB or ARGB and gives the same format or NV12",
+        gst_video_format_to_string (in_format),
+        gst_video_format_to_string (out_format));
+    return NULL;
+  }
+
+  gst_cuda_memory_init_once ();
+
+  conv = g_new0 (ZcCudaConverter, 1);
+  conv->ctx = gst_object_ref (ctx);
+  conv->in_info = *in_info;
+  conv->to_nv12 = out_format == GST_VIDEO_FORMAT_NV12;
+  conv->r = layout->r;
+  conv->g = layout->g;
+  conv->b = layout->b;
+
+  gst_video_info_set_format (&conv->out_info, out_format,
+      GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info));
+  GST_VIDEO_INFO_FPS_N (&conv->out_info) = GST_VIDEO_INFO_FPS_N (in_info);
+  GST_VIDEO_INFO_FPS_D (&conv->out_info) = GST_VIDEO_INFO_FPS_D (in_info);
+  GST_VIDEO_INFO_PAR_N (&conv->out_info) = GST_VIDEO_INFO_PAR_N (in_info);
+  GST_VIDEO_INFO_PAR_D (&conv->out_info) = GST_VIDEO_INFO_PAR_D (in_info);
+  if (conv->to_nv12) {
+    /* What the kernel writes; the encoder needs to be told. */
+    conv->out_info.colorimetry.range = GST_VIDEO_COLOR_RANGE_16_235;
+    conv->out_info.colorimetry.matrix = GST_VIDEO_COLOR_MATRIX_BT709;
+    conv->out_info.colorimetry.transfer = GST_VIDEO_TRANSFER_BT709;
+    conv->out_info.colorimetry.primaries = GST_VIDEO_COLOR_PRIMARIES_BT709;
+  }
+  conv->caps = gst_video_info_to_caps (&conv->out_info);
+  gst_caps_set_features_simple (conv->caps,
+      gst_caps_features_new_single (GST_CAPS_FEATURE_MEMORY_CUDA_MEMORY));
+
+  if (!gst_cuda_context_push (ctx)) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+        "could not make the CUDA context current on this thread");
+    goto failed;
+  }
+  /* Non-blocking: our stream must not wait on (or stall) the legacy default
+   * stream other elements of the pipeline use. */
+  if (!ZC_CUDA_CHECK (zc_cuda.StreamCreate (&conv->stream,
+              CU_STREAM_NON_BLOCKING), error) ||
+      (conv->to_nv12 && !load_kernel (conv, error))) {
+    gst_cuda_context_pop (NULL);
+    goto failed;
+  }
+  gst_cuda_context_pop (NULL);
+
+  if (!make_pool (conv, error))
+    goto failed;
+
+  GST_INFO ("converter %s -> %" GST_PTR_FORMAT,
+      gst_video_format_to_string (in_format), conv->caps);
+  return conv;
+
+failed:
+  zc_cuda_converter_free (conv);
+  return NULL;
+}
+
+GstCaps *
+zc_cuda_converter_get_caps (ZcCudaConverter *conv)
+{
+  g_return_val_if_fail (conv != NULL, NULL);
+
+  return conv->caps;
+}
+
+void
+zc_cuda_converter_set_flushing (ZcCudaConverter *conv, gboolean flushing)
+{
+  g_return_if_fail (conv != NULL);
+
+  gst_buffer_pool_set_flushing (conv->pool, flushing);
+}
+
+/* The source of one frame, whatever the registration kind. */
+typedef struct
+{
+  CUmemorytype type;            /* HOST, DEVICE or ARRAY */
+  const guint8 *host;
+  CUdeviceptr device;           /* for HOST: its device-mapped address */
+  CUarray array;
+  CUtexObject texture;
+  gsize pitch;
+} ZcFrameSource;
+
+static gboolean
+frame_source (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
+    gint stride, ZcFrameSource *fs, GError **error)
+{
+  guint width = GST_VIDEO_INFO_WIDTH (&conv->in_info);
+  guint height = GST_VIDEO_INFO_HEIGHT (&conv->in_info);
+
+  memset (fs, 0, sizeof (*fs));
+  if (src->kind == ZC_CUDA_REG_HOST) {
+    /* Checked here because a bad chunk offset or stride from the producer
+     * would otherwise make the GPU read outside the pinned pages. */
+    if (stride < (gint) width * 4 || stride % 4 != 0 || offset % 4 != 0 ||
+        offset + (gsize) stride * (height - 1) + width * 4 > src->host_size) {
+      g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+          "a %ux%u frame at offset %" G_GSIZE_FORMAT " with stride %d does "
+          "not fit the %" G_GSIZE_FORMAT "-byte registered buffer (or is "
+          "not 4-byte aligned)", width, height, offset, stride,
+          src->host_size);
+      return FALSE;
+    }
+    fs->type = CU_MEMORYTYPE_HOST;
+    fs->host = src->host_ptr + offset;
+    fs->device = src->host_dev_ptr + offset;
+    fs->pitch = (gsize) stride;
+    return TRUE;
+  }
+
+  if (src->frame.width < width || src->frame.height < height) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+        "the EGLImage is %ux%u, smaller than the negotiated %ux%u",
+        src->frame.width, src->frame.height, width, height);
+    return FALSE;
+  }
+  if (src->frame.frameType == CU_EGL_FRAME_TYPE_ARRAY) {
+    fs->type = CU_MEMORYTYPE_ARRAY;
+    fs->array = src->frame.frame.pArray[0];
+    fs->texture = src->texture;
+  } else {
+    fs->type = CU_MEMORYTYPE_DEVICE;
+    fs->device = (CUdeviceptr) src->frame.frame.pPitch[0];
+    fs->pitch = src->frame.pitch;
+  }
+  return TRUE;
+}
+
+static gboolean
+copy_frame (ZcCudaConverter *conv, const ZcFrameSource *fs,
+    CUdeviceptr dst, gsize dst_pitch, GError **error)
+{
+  CUDA_MEMCPY2D cp = { 0, };
+
+  /* From a registered host range this is a DMA; from an EGL array or
+   * pitched frame it is a device-to-device copy. */
+  cp.srcMemoryType = fs->type;
+  cp.srcHost = fs->host;
+  cp.srcDevice = fs->type == CU_MEMORYTYPE_DEVICE ? fs->device : 0;
+  cp.srcArray = fs->array;
+  cp.srcPitch = fs->pitch;
+  cp.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  cp.dstDevice = dst;
+  cp.dstPitch = dst_pitch;
+  cp.WidthInBytes = (gsize) GST_VIDEO_INFO_WIDTH (&conv->in_info) * 4;
+  cp.Height = GST_VIDEO_INFO_HEIGHT (&conv->in_info);
+  return ZC_CUDA_CHECK (zc_cuda.Memcpy2DAsync (&cp, conv->stream), error);
+}
+
+static gboolean
+convert_frame (ZcCudaConverter *conv, const ZcFrameSource *fs,
+    CUdeviceptr y, gint y_pitch, CUdeviceptr uv, gint uv_pitch,
+    GError **error)
+{
+  gint width = GST_VIDEO_INFO_WIDTH (&conv->in_info);
+  gint height = GST_VIDEO_INFO_HEIGHT (&conv->in_info);
+  gint src_pitch = (gint) fs->pitch;
+  guint grid_x = ((width + 1) / 2 + BLOCK_W - 1) / BLOCK_W;
+  guint grid_y = ((height + 1) / 2 + BLOCK_H - 1) / BLOCK_H;
+  void *pitch_args[] = { (void *) &fs->device, &src_pitch, &y, &y_pitch,
+    &uv, &uv_pitch, &width, &height, &conv->r, &conv->g, &conv->b
+  };
+  void *texture_args[] = { (void *) &fs->texture, &y, &y_pitch, &uv,
+    &uv_pitch, &width, &height, &conv->r, &conv->g, &conv->b
+  };
+  gboolean use_texture = fs->type == CU_MEMORYTYPE_ARRAY;
+
+  return ZC_CUDA_CHECK (zc_cuda.LaunchKernel (use_texture ?
+          conv->fn_texture : conv->fn_pitch, grid_x, grid_y, 1, BLOCK_W,
+          BLOCK_H, 1, 0, conv->stream,
+          use_texture ? texture_args : pitch_args, NULL), error);
+}
+
+GstFlowReturn
+zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src,
+    gsize offset, gint stride, GstBuffer **out, GError **error)
+{
+  GstBuffer *buf = NULL;
+  GstMemory *mem;
+  GstCudaMemory *cmem;
+  GstMapInfo map;
+  GstFlowReturn ret;
+  ZcFrameSource fs;
+  CUdeviceptr dst;
+  gboolean ok;
+
+  g_return_val_if_fail (conv != NULL, GST_FLOW_ERROR);
+  g_return_val_if_fail (src != NULL, GST_FLOW_ERROR);
+  g_return_val_if_fail (out != NULL, GST_FLOW_ERROR);
+
+  if (!frame_source (conv, src, offset, stride, &fs, error))
+    return GST_FLOW_ERROR;
+
+  ret = gst_buffer_pool_acquire_buffer (conv->pool, &buf, NULL);
+  if (ret != GST_FLOW_OK) {
+    if (ret != GST_FLOW_FLUSHING)
+      g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+          "no CUDA output buffer: %s", gst_flow_get_name (ret));
+    return ret;
+  }
+
+  mem = gst_buffer_peek_memory (buf, 0);
+  if (!gst_is_cuda_memory (mem)) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+        "the CUDA buffer pool handed out non-CUDA memory");
+    goto failed;
+  }
+  cmem = GST_CUDA_MEMORY_CAST (mem);
+  /* GST_MAP_CUDA gives the device address and marks the host copy stale,
+   * so a later CPU map downloads what we wrote. */
+  if (!gst_memory_map (mem, &map, GST_MAP_WRITE | GST_MAP_CUDA)) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+        "could not map the CUDA output buffer");
+    goto failed;
+  }
+  dst = (CUdeviceptr) map.data;
+
+  if (!gst_cuda_context_push (conv->ctx)) {
+    gst_memory_unmap (mem, &map);
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+        "could not make the CUDA context current on this thread");
+    goto failed;
+  }
+  if (conv->to_nv12)
+    ok = convert_frame (conv, &fs,
+        dst + GST_VIDEO_INFO_PLANE_OFFSET (&cmem->info, 0),
+        GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 0),
+        dst + GST_VIDEO_INFO_PLANE_OFFSET (&cmem->info, 1),
+        GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 1), error);
+  else
+    ok = copy_frame (conv, &fs, dst,
+        GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 0), error);
+  /* Wait even after a failed launch: the source buffer goes back to the
+   * compositor when we return, and no GPU read of it may still be queued. */
+  ok = ZC_CUDA_CHECK (zc_cuda.StreamSynchronize (conv->stream),
+      ok ? error : NULL) && ok;
+  gst_cuda_context_pop (NULL);
+  gst_memory_unmap (mem, &map);
+  if (!ok)
+    goto failed;
+
+  *out = buf;
+  return GST_FLOW_OK;
+
+failed:
+  gst_buffer_unref (buf);
+  return GST_FLOW_ERROR;
+}
+
+void
+zc_cuda_converter_free (ZcCudaConverter *conv)
+{
+  if (conv == NULL)
+    return;
+
+  if (conv->pool != NULL) {
+    gst_buffer_pool_set_active (conv->pool, FALSE);
+    gst_object_unref (conv->pool);
+  }
+  if ((conv->stream != NULL || conv->module != NULL) &&
+      gst_cuda_context_push (conv->ctx)) {
+    if (conv->stream != NULL)
+      ZC_CUDA_CHECK (zc_cuda.StreamDestroy (conv->stream), NULL);
+    if (conv->module != NULL)
+      ZC_CUDA_CHECK (zc_cuda.ModuleUnload (conv->module), NULL);
+    gst_cuda_context_pop (NULL);
+  }
+  gst_clear_caps (&conv->caps);
+  gst_clear_object (&conv->ctx);
+  g_free (conv);
+}
