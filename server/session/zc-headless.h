@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -35,12 +35,20 @@ const gchar *zc_headless_get_env (ZcHeadless *self, const gchar *name);
  * variables set; free with g_strfreev(). */
 gchar **zc_headless_environ (ZcHeadless *self, gchar **base_env);
 
+/* The session bus connection it opened (owned by @self); a ScreenCast
+ * session created on it lives until zc_headless_stop(). */
+GDBusConnection *zc_headless_get_bus (ZcHeadless *self);
+
 /* The pids of the processes it started, in start order (0-terminated,
  * owned by @self), so a test can check that none survives stop(). */
 const GPid *zc_headless_get_pids (ZcHeadless *self);
 
 /* Directory holding the children's log files (inside the runtime dir). */
 const gchar *zc_headless_get_log_dir (ZcHeadless *self);
+
+/* Prints the last lines of each child's log to stderr (zc_headless_start
+ * does so itself when it fails). */
+void zc_headless_print_logs (ZcHeadless *self);
 
 /* Stops every process it started in reverse order (SIGTERM, then SIGKILL
  * after a deadline), reaps them and removes the runtime dir. NULL is ok. */
