@@ -33,6 +33,7 @@ static const ZcCudaSymbol symbols[] = {
   SYM (Init, "cuInit"),
   SYM (GetErrorName, "cuGetErrorName"),
   SYM (GetErrorString, "cuGetErrorString"),
+  SYM (DriverGetVersion, "cuDriverGetVersion"),
   SYM (DeviceGetCount, "cuDeviceGetCount"),
   SYM (DeviceGet, "cuDeviceGet"),
   SYM (DeviceGetName, "cuDeviceGetName"),

@@ -19,6 +19,7 @@ typedef struct
   CUresult (CUDAAPI *Init) (unsigned int flags);
   CUresult (CUDAAPI *GetErrorName) (CUresult error, const char **str);
   CUresult (CUDAAPI *GetErrorString) (CUresult error, const char **str);
+  CUresult (CUDAAPI *DriverGetVersion) (int *version);
   CUresult (CUDAAPI *DeviceGetCount) (int *count);
   CUresult (CUDAAPI *DeviceGet) (CUdevice *device, int ordinal);
   CUresult (CUDAAPI *DeviceGetName) (char *name, int len, CUdevice dev);

@@ -47,7 +47,8 @@ struct _ZcEgl
 {
   EGLDisplay display;
   EGLDeviceEXT device;
-  gchar *device_path;
+  gchar *device_path;           /* "" when the device has no DRM file */
+  gchar *name;                  /* for messages: "2 (/dev/dri/renderD129)" */
   gboolean has_modifiers;
 };
 
@@ -202,6 +203,8 @@ pick_device (ZcEgl *self, const gchar *render_node, GError **error)
             EGL_DRM_DEVICE_FILE_EXT));
   if (self->device_path == NULL)
     self->device_path = g_strdup ("");
+  self->name = g_strdup_printf ("%d (%s)", match, self->device_path[0] ?
+      self->device_path : "no DRM device file");
   return TRUE;
 }
 
@@ -236,13 +239,13 @@ zc_egl_new (const gchar *render_node, GError **error)
   if (self->display == EGL_NO_DISPLAY) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "eglGetPlatformDisplayEXT failed for EGL device %s: %s",
-        self->device_path, zc_egl_error_name (egl.GetError ()));
+        self->name, zc_egl_error_name (egl.GetError ()));
     goto failed;
   }
   if (!egl.Initialize (self->display, &major, &minor)) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "eglInitialize failed on EGL device %s: %s. Check the GPU driver",
-        self->device_path, zc_egl_error_name (egl.GetError ()));
+        self->name, zc_egl_error_name (egl.GetError ()));
     self->display = EGL_NO_DISPLAY;
     goto failed;
   }
@@ -253,15 +256,15 @@ zc_egl_new (const gchar *render_node, GError **error)
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "EGL device %s cannot import DMA-BUFs (no "
         "EGL_EXT_image_dma_buf_import). Use output-mode=system",
-        self->device_path);
+        self->name);
     goto failed;
   }
   self->has_modifiers =
       has_extension (display_ext, "EGL_EXT_image_dma_buf_import_modifiers") &&
       egl.QueryDmaBufFormatsEXT != NULL && egl.QueryDmaBufModifiersEXT != NULL;
 
-  GST_INFO ("EGL %d.%d on device '%s' (%s), modifiers %s", major, minor,
-      self->device_path, GST_STR_NULL (egl.QueryString (self->display,
+  GST_INFO ("EGL %d.%d on device %s (%s), modifiers %s", major, minor,
+      self->name, GST_STR_NULL (egl.QueryString (self->display,
               EGL_VENDOR)), self->has_modifiers ? "yes" : "no");
   return self;
 
@@ -280,6 +283,7 @@ zc_egl_free (ZcEgl *self)
    * under anyone else using the same device (tests, GStreamer GL).  Device
    * displays are cheap to keep, so we leave it initialized. */
   g_free (self->device_path);
+  g_free (self->name);
   g_free (self);
 }
 
