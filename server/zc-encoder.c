@@ -1,0 +1,180 @@
+/* zerocast server: encoder probing and low-latency settings.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "zc-encoder.h"
+
+#include "zc-server-error.h"
+
+GST_DEBUG_CATEGORY_STATIC (zc_encoder_debug);
+#define GST_CAT_DEFAULT zc_encoder_debug
+
+typedef struct
+{
+  const gchar *name;
+  const gchar *raw_format;      /* what the encoder wants from videoconvert */
+  const gchar *profile;         /* forced through caps after the encoder */
+  gboolean bitrate_in_bps;      /* else kbit/s */
+  const gchar *bitrate_prop;
+  const gchar *gop_prop;
+  /* Low-latency settings; a property this GStreamer version lacks is
+   * skipped with a log line rather than failing. */
+  const gchar *const props[8];
+} EncoderInfo;
+
+static const EncoderInfo encoders[] = {
+  {
+    .name = "nvh264enc", .raw_format = "NV12", .profile = "main",
+    .bitrate_prop = "bitrate", .gop_prop = "gop-size",
+    .props = { "preset=low-latency-hq", "rc-mode=cbr", "zerolatency=true",
+        "bframes=0", "rc-lookahead=0", NULL },
+  },
+  {
+    .name = "qsvh264enc", .raw_format = "NV12", .profile = "main",
+    .bitrate_prop = "bitrate", .gop_prop = "gop-size",
+    .props = { "rate-control=cbr", "b-frames=0", "target-usage=7", NULL },
+  },
+  {
+    .name = "vah264enc", .raw_format = "NV12", .profile = "main",
+    .bitrate_prop = "bitrate", .gop_prop = "key-int-max",
+    .props = { "rate-control=cbr", "b-frames=0", "target-usage=7", NULL },
+  },
+  {
+    .name = "openh264enc", .raw_format = "I420",
+    .profile = "constrained-baseline", .bitrate_in_bps = TRUE,
+    .bitrate_prop = "bitrate", .gop_prop = "gop-size",
+    .props = { "rate-control=bitrate", "complexity=low", "usage-type=screen",
+        "multi-thread=2", "enable-frame-skip=false", NULL },
+  },
+  {
+    .name = "x264enc", .raw_format = "I420", .profile = "constrained-baseline",
+    .bitrate_prop = "bitrate", .gop_prop = "key-int-max",
+    /* zerolatency: no lookahead, sliced threads; CBR with a short VBV
+     * buffer so a frame never waits for rate control. */
+    .props = { "tune=zerolatency", "speed-preset=ultrafast", "bframes=0",
+        "b-adapt=false", "pass=cbr", "vbv-buf-capacity=200", NULL },
+  },
+};
+
+static void
+init_debug (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (zc_encoder_debug, "zcencoder", 0,
+        "zerocast encoder selection");
+    g_once_init_leave (&once, 1);
+  }
+}
+
+static const EncoderInfo *
+find (const gchar *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (encoders); i++)
+    if (g_strcmp0 (encoders[i].name, name) == 0)
+      return &encoders[i];
+  return NULL;
+}
+
+const gchar *const *
+zc_encoder_names (void)
+{
+  static const gchar *const names[] = { "nvh264enc", "qsvh264enc",
+    "vah264enc", "openh264enc", "x264enc", NULL
+  };
+  return names;
+}
+
+gboolean
+zc_encoder_is_known (const gchar *name)
+{
+  return find (name) != NULL;
+}
+
+gboolean
+zc_encoder_is_available (const gchar *name)
+{
+  g_autoptr (GstElementFactory) factory = gst_element_factory_find (name);
+
+  return factory != NULL;
+}
+
+static void
+set_prop (GstElement *enc, const gchar *name, const gchar *value)
+{
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (enc), name) == NULL) {
+    GST_INFO ("%s has no property %s here; not setting it",
+        GST_ELEMENT_NAME (enc), name);
+    return;
+  }
+  gst_util_set_object_arg (G_OBJECT (enc), name, value);
+}
+
+GstElement *
+zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
+    GError **error)
+{
+  const EncoderInfo *info = find (name);
+  g_autofree gchar *bitrate = NULL;
+  g_autofree gchar *gop = NULL;
+  g_autoptr (GstCaps) profile_caps = NULL;
+  GstElement *bin, *enc, *profile_filter, *first;
+  GstPad *pad;
+
+  init_debug ();
+  if (info == NULL) {
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+        "unknown encoder \"%s\"", name);
+    return NULL;
+  }
+  enc = gst_element_factory_make (name, NULL);
+  if (enc == NULL) {
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+        "encoder %s is not available (its GStreamer plugin is missing or "
+        "found no hardware)", name);
+    return NULL;
+  }
+
+  for (guint i = 0; info->props[i]; i++) {
+    g_auto (GStrv) kv = g_strsplit (info->props[i], "=", 2);
+    set_prop (enc, kv[0], kv[1]);
+  }
+  bitrate = g_strdup_printf ("%u", info->bitrate_in_bps ?
+      settings->bitrate_kbps * 1000 : settings->bitrate_kbps);
+  set_prop (enc, info->bitrate_prop, bitrate);
+  gop = g_strdup_printf ("%u", settings->gop);
+  set_prop (enc, info->gop_prop, gop);
+
+  bin = gst_bin_new (NULL);
+  profile_filter = gst_element_factory_make ("capsfilter", NULL);
+  profile_caps = gst_caps_new_simple ("video/x-h264",
+      "profile", G_TYPE_STRING, info->profile, NULL);
+  g_object_set (profile_filter, "caps", profile_caps, NULL);
+  gst_bin_add_many (GST_BIN (bin), enc, profile_filter, NULL);
+  gst_element_link (enc, profile_filter);
+  first = enc;
+
+  if (!settings->cuda_input) {
+    /* Without a raw format x264 would be offered Y444 and emit High 4:4:4,
+     * which browsers cannot decode. */
+    GstElement *convert = gst_element_factory_make ("videoconvert", NULL);
+    GstElement *raw_filter = gst_element_factory_make ("capsfilter", NULL);
+    g_autoptr (GstCaps) raw_caps = gst_caps_new_simple ("video/x-raw",
+        "format", G_TYPE_STRING, info->raw_format, NULL);
+
+    g_object_set (raw_filter, "caps", raw_caps, NULL);
+    gst_bin_add_many (GST_BIN (bin), convert, raw_filter, NULL);
+    gst_element_link_many (convert, raw_filter, enc, NULL);
+    first = convert;
+  }
+
+  pad = gst_element_get_static_pad (first, "sink");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", pad));
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (profile_filter, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", pad));
+  gst_object_unref (pad);
+
+  GST_INFO ("encoder %s: %s kbit/s, keyframe every %u frames, %s", name,
+      bitrate, settings->gop, info->profile);
+  return bin;
+}

@@ -1,0 +1,305 @@
+/* zerocast server: one encode fanned out to many viewers.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "zc-fanout.h"
+
+#include "zc-wire.h"
+
+struct _ZcViewer
+{
+  const ZcViewerSinkFuncs *funcs;
+  gpointer sink;
+  GQueue queue;                 /* GBytes not yet taken by the transport */
+  gsize queued_bytes;
+  gboolean waiting_keyframe;
+  gboolean closed;
+  guint overflows;
+  gint64 first_overflow_us;
+};
+
+struct _ZcFanout
+{
+  ZcFanoutLimits limits;
+  ZcKeyframeFunc request_keyframe;
+  gpointer user_data;
+  GBytes *stream_init;
+  GPtrArray *viewers;
+  GQueue gop;                   /* frames since the last keyframe */
+  gsize gop_bytes;
+  gboolean gop_valid;           /* starts at a keyframe and fits the limit */
+  ZcFanoutStats stats;
+};
+
+void
+zc_fanout_limits_init_default (ZcFanoutLimits *limits)
+{
+  /* 8 MiB is about 2 s of a busy 1080p stream at 30 Mbit/s: a viewer on a
+   * slow link catches up, a stalled one is cut off long before it matters
+   * to the host's memory. */
+  limits->max_queue_bytes = 8 * 1024 * 1024;
+  limits->max_queue_frames = 120;
+  limits->max_gop_bytes = 16 * 1024 * 1024;
+  limits->max_overflows = 3;
+  limits->overflow_window_us = 10 * G_USEC_PER_SEC;
+}
+
+ZcFanout *
+zc_fanout_new (const ZcFanoutLimits *limits, ZcKeyframeFunc request_keyframe,
+    gpointer user_data)
+{
+  ZcFanout *self = g_new0 (ZcFanout, 1);
+
+  self->limits = *limits;
+  self->request_keyframe = request_keyframe;
+  self->user_data = user_data;
+  self->viewers = g_ptr_array_new ();
+  g_queue_init (&self->gop);
+  return self;
+}
+
+static void
+clear_queue (GQueue *queue)
+{
+  GBytes *b;
+
+  while ((b = g_queue_pop_head (queue)))
+    g_bytes_unref (b);
+}
+
+static void
+viewer_free (ZcViewer *viewer)
+{
+  clear_queue (&viewer->queue);
+  g_free (viewer);
+}
+
+void
+zc_fanout_free (ZcFanout *self)
+{
+  if (self == NULL)
+    return;
+  for (guint i = 0; i < self->viewers->len; i++)
+    viewer_free (self->viewers->pdata[i]);
+  g_ptr_array_unref (self->viewers);
+  clear_queue (&self->gop);
+  g_clear_pointer (&self->stream_init, g_bytes_unref);
+  g_free (self);
+}
+
+/* Hands queued messages to the transport until it pushes back. */
+static void
+flush (ZcFanout *self, ZcViewer *viewer)
+{
+  GBytes *b;
+
+  while (!viewer->closed && (b = g_queue_peek_head (&viewer->queue))) {
+    gsize size = g_bytes_get_size (b);
+
+    if (!viewer->funcs->try_send (viewer->sink, b))
+      return;
+    g_queue_pop_head (&viewer->queue);
+    viewer->queued_bytes -= size;
+    self->stats.bytes_out += size;
+    if (size > 0 && *(const guint8 *) g_bytes_get_data (b, NULL) ==
+        ZC_WIRE_VIDEO_FRAME)
+      self->stats.frames_sent++;
+    g_bytes_unref (b);
+  }
+}
+
+static void
+close_viewer (ZcViewer *viewer, const gchar *reason)
+{
+  viewer->closed = TRUE;
+  clear_queue (&viewer->queue);
+  viewer->queued_bytes = 0;
+  viewer->funcs->close (viewer->sink, reason);
+}
+
+static guint
+count_frames (GQueue *queue)
+{
+  guint n = 0;
+
+  for (GList * l = queue->head; l; l = l->next)
+    if (*(const guint8 *) g_bytes_get_data (l->data, NULL) ==
+        ZC_WIRE_VIDEO_FRAME)
+      n++;
+  return n;
+}
+
+/* The viewer is too far behind: drop what it has not taken and restart it
+ * at the next keyframe, or give up on it if this keeps happening. */
+static void
+overflow (ZcFanout *self, ZcViewer *viewer)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  self->stats.frames_dropped += count_frames (&viewer->queue);
+  clear_queue (&viewer->queue);
+  viewer->queued_bytes = 0;
+
+  if (viewer->overflows == 0 ||
+      now - viewer->first_overflow_us > self->limits.overflow_window_us) {
+    viewer->overflows = 0;
+    viewer->first_overflow_us = now;
+  }
+  if (++viewer->overflows >= self->limits.max_overflows) {
+    g_autofree gchar *reason = g_strdup_printf ("viewer too slow: fell "
+        "behind %u times in %u s; closing (check the viewer's bandwidth)",
+        viewer->overflows,
+        (guint) (self->limits.overflow_window_us / G_USEC_PER_SEC));
+    self->stats.viewers_closed_slow++;
+    close_viewer (viewer, reason);
+    return;
+  }
+  viewer->waiting_keyframe = TRUE;
+  /* A re-sent StreamInit keeps the viewer's idea of the stream right after
+   * it skips frames. */
+  if (self->stream_init) {
+    g_queue_push_tail (&viewer->queue, g_bytes_ref (self->stream_init));
+    viewer->queued_bytes += g_bytes_get_size (self->stream_init);
+  }
+  self->request_keyframe (self->user_data);
+}
+
+static void
+enqueue (ZcFanout *self, ZcViewer *viewer, GBytes *message)
+{
+  if (viewer->closed)
+    return;
+  g_queue_push_tail (&viewer->queue, g_bytes_ref (message));
+  viewer->queued_bytes += g_bytes_get_size (message);
+  flush (self, viewer);
+  if (viewer->queued_bytes > self->limits.max_queue_bytes ||
+      g_queue_get_length (&viewer->queue) > self->limits.max_queue_frames)
+    overflow (self, viewer);
+}
+
+void
+zc_fanout_set_stream_init (ZcFanout *self, GBytes *stream_init)
+{
+  if (self->stream_init && g_bytes_equal (self->stream_init, stream_init))
+    return;
+  g_clear_pointer (&self->stream_init, g_bytes_unref);
+  self->stream_init = g_bytes_ref (stream_init);
+  for (guint i = 0; i < self->viewers->len; i++)
+    enqueue (self, self->viewers->pdata[i], stream_init);
+}
+
+static void
+cache_frame (ZcFanout *self, GBytes *frame, gboolean keyframe)
+{
+  if (keyframe) {
+    clear_queue (&self->gop);
+    self->gop_bytes = 0;
+    self->gop_valid = TRUE;
+  }
+  if (!self->gop_valid)
+    return;
+  /* A GOP too big to replay is dropped whole: a joining viewer then waits
+   * for (and asks for) the next keyframe instead. */
+  if (self->gop_bytes + g_bytes_get_size (frame) > self->limits.max_gop_bytes) {
+    clear_queue (&self->gop);
+    self->gop_bytes = 0;
+    self->gop_valid = FALSE;
+    return;
+  }
+  g_queue_push_tail (&self->gop, g_bytes_ref (frame));
+  self->gop_bytes += g_bytes_get_size (frame);
+}
+
+void
+zc_fanout_push_frame (ZcFanout *self, GBytes *frame, gboolean keyframe)
+{
+  self->stats.frames_in++;
+  cache_frame (self, frame, keyframe);
+
+  for (guint i = 0; i < self->viewers->len; i++) {
+    ZcViewer *viewer = self->viewers->pdata[i];
+
+    if (viewer->closed)
+      continue;
+    if (viewer->waiting_keyframe) {
+      if (!keyframe) {
+        self->stats.frames_dropped++;
+        continue;
+      }
+      viewer->waiting_keyframe = FALSE;
+    }
+    enqueue (self, viewer, frame);
+  }
+}
+
+void
+zc_fanout_reset (ZcFanout *self)
+{
+  clear_queue (&self->gop);
+  self->gop_bytes = 0;
+  self->gop_valid = FALSE;
+  /* Frames of the old stream must not be followed by P-frames of the new
+   * one: everybody restarts at the new stream's first keyframe. */
+  for (guint i = 0; i < self->viewers->len; i++)
+    ((ZcViewer *) self->viewers->pdata[i])->waiting_keyframe = TRUE;
+}
+
+ZcViewer *
+zc_fanout_add_viewer (ZcFanout *self, const ZcViewerSinkFuncs *funcs,
+    gpointer sink)
+{
+  ZcViewer *viewer = g_new0 (ZcViewer, 1);
+
+  viewer->funcs = funcs;
+  viewer->sink = sink;
+  g_queue_init (&viewer->queue);
+  g_ptr_array_add (self->viewers, viewer);
+
+  if (self->stream_init)
+    enqueue (self, viewer, self->stream_init);
+
+  if (self->gop_valid && !g_queue_is_empty (&self->gop) &&
+      self->gop_bytes <= self->limits.max_queue_bytes / 2) {
+    /* Replay from the last keyframe so the first frame decodes and a still
+     * desktop shows at once; only the copies' flags differ. */
+    for (GList * l = self->gop.head; l && !viewer->closed; l = l->next) {
+      gboolean key = l == self->gop.head;
+      g_autoptr (GBytes) replay = zc_wire_video_frame_with_flags (l->data,
+          ZC_WIRE_FLAG_REPLAYED | (key ? ZC_WIRE_FLAG_KEYFRAME : 0));
+      enqueue (self, viewer, replay);
+    }
+  } else {
+    viewer->waiting_keyframe = TRUE;
+    self->request_keyframe (self->user_data);
+  }
+  return viewer;
+}
+
+void
+zc_fanout_remove_viewer (ZcFanout *self, ZcViewer *viewer)
+{
+  if (g_ptr_array_remove_fast (self->viewers, viewer))
+    viewer_free (viewer);
+}
+
+void
+zc_fanout_viewer_writable (ZcFanout *self, ZcViewer *viewer)
+{
+  flush (self, viewer);
+}
+
+void
+zc_fanout_viewer_request_keyframe (ZcFanout *self, ZcViewer *viewer)
+{
+  viewer->waiting_keyframe = TRUE;
+  self->request_keyframe (self->user_data);
+}
+
+void
+zc_fanout_get_stats (ZcFanout *self, ZcFanoutStats *stats)
+{
+  *stats = self->stats;
+  stats->viewers = self->viewers->len;
+  stats->queued_bytes = 0;
+  for (guint i = 0; i < self->viewers->len; i++)
+    stats->queued_bytes += ((ZcViewer *) self->viewers->pdata[i])->queued_bytes;
+  stats->gop_bytes = self->gop_bytes;
+}

@@ -1,0 +1,334 @@
+/* zerocast server: the HTTP side (listening, auth, static files, metrics,
+ * WebSocket upgrade).
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "zc-http.h"
+
+#include <string.h>
+#include <sys/random.h>
+#include <libsoup/soup.h>
+
+#include "zc-metrics.h"
+#include "zc-server-error.h"
+#include "zc-ws-viewer.h"
+
+struct _ZcHttp
+{
+  SoupServer *server;
+  ZcFanout *fanout;
+  ZcPipeline *pipeline;
+  gchar *token;                 /* NULL: no auth (loopback, none given) */
+  gchar *web_dir;
+  gchar *url;
+  GList *viewers;               /* ZcWsViewer */
+};
+
+gboolean
+zc_http_token_equal (const gchar *given, const gchar *expected)
+{
+  gsize n = strlen (expected);
+  gsize given_len = given ? strlen (given) : 0;
+  guint8 diff = given_len != n;
+
+  /* Every byte of @expected is compared whatever @given holds, so the
+   * time taken says nothing about how much of the token was right. */
+  for (gsize i = 0; i < n; i++)
+    diff |= (guint8) expected[i] ^ (guint8) (i < given_len ? given[i] : 0);
+  return diff == 0;
+}
+
+static gboolean
+authorized (ZcHttp *self, SoupServerMessage *msg, GHashTable *query)
+{
+  const gchar *auth;
+
+  if (self->token == NULL)
+    return TRUE;
+  if (query && zc_http_token_equal (g_hash_table_lookup (query, "token"),
+          self->token))
+    return TRUE;
+  auth = soup_message_headers_get_one (soup_server_message_get_request_headers
+      (msg), "Authorization");
+  return auth && g_str_has_prefix (auth, "Bearer ") &&
+      zc_http_token_equal (auth + 7, self->token);
+}
+
+static void
+refuse (SoupServerMessage *msg)
+{
+  static const gchar text[] = "401 Unauthorized: this zerocast server needs "
+      "its token: add ?token=... to the URL or send Authorization: Bearer "
+      "...\n";
+
+  soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8",
+      SOUP_MEMORY_STATIC, text, sizeof (text) - 1);
+}
+
+/* Only plain file names in the web directory, so no request can climb out
+ * of it. */
+static const gchar *
+content_type_for (const gchar *name)
+{
+  static const struct
+  {
+    const gchar *suffix, *type;
+  } types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+  };
+
+  for (const gchar * p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return NULL;
+  if (name[0] == '.')
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    if (g_str_has_suffix (name, types[i].suffix))
+      return types[i].type;
+  return NULL;
+}
+
+static void
+serve_file (ZcHttp *self, SoupServerMessage *msg, const gchar *path)
+{
+  const gchar *name = path[0] == '/' ? path + 1 : path;
+  const gchar *type;
+  g_autofree gchar *file = NULL;
+  g_autofree gchar *contents = NULL;
+  gsize length;
+
+  if (*name == '\0')
+    name = "index.html";
+  type = content_type_for (name);
+  if (type == NULL) {
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+    return;
+  }
+  file = g_build_filename (self->web_dir, name, NULL);
+  if (!g_file_get_contents (file, &contents, &length, NULL)) {
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+    return;
+  }
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Cache-Control", "no-cache");
+  soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE,
+      g_steal_pointer (&contents), length);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+}
+
+static void
+handle_root (SoupServer *server, SoupServerMessage *msg, const gchar *path,
+    GHashTable *query, gpointer data)
+{
+  const gchar *method = soup_server_message_get_method (msg);
+
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+        NULL);
+    return;
+  }
+  serve_file (data, msg, path);
+}
+
+static void
+handle_metrics (SoupServer *server, SoupServerMessage *msg,
+    const gchar *path, GHashTable *query, gpointer data)
+{
+  ZcHttp *self = data;
+  ZcFanoutStats fstats;
+  ZcPipelineStats pstats;
+  gchar *text;
+
+  if (!authorized (self, msg, query)) {
+    refuse (msg);
+    return;
+  }
+  zc_fanout_get_stats (self->fanout, &fstats);
+  if (self->pipeline)
+    zc_pipeline_get_stats (self->pipeline, &pstats);
+  text = zc_metrics_format (&fstats, self->pipeline ? &pstats : NULL);
+  soup_server_message_set_response (msg, "text/plain; version=0.0.4",
+      SOUP_MEMORY_TAKE, text, strlen (text));
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+}
+
+/* Runs before the WebSocket handshake: a status set here refuses it. */
+static void
+handle_ws_auth (SoupServer *server, SoupServerMessage *msg,
+    const gchar *path, GHashTable *query, gpointer data)
+{
+  if (!authorized (data, msg, query)) {
+    g_printerr ("zerocast: refused a viewer from %s: wrong or missing "
+        "token\n", soup_server_message_get_remote_host (msg));
+    refuse (msg);
+  }
+}
+
+static void
+on_viewer_closed (ZcWsViewer *viewer, gpointer data)
+{
+  ZcHttp *self = data;
+
+  self->viewers = g_list_remove (self->viewers, viewer);
+  zc_ws_viewer_free (viewer);
+}
+
+static void
+handle_ws (SoupServer *server, SoupServerMessage *msg, const gchar *path,
+    SoupWebsocketConnection *conn, gpointer data)
+{
+  ZcHttp *self = data;
+  const gchar *peer = soup_server_message_get_remote_host (msg);
+
+  g_print ("zerocast: viewer %s joined\n", peer);
+  self->viewers = g_list_prepend (self->viewers,
+      zc_ws_viewer_new (conn, self->fanout, &self->pipeline, peer,
+          on_viewer_closed, self));
+}
+
+static gchar *
+generate_token (void)
+{
+  guint8 bytes[16];
+
+  /* getrandom() blocks only before the kernel's pool is seeded, at boot. */
+  if (getrandom (bytes, sizeof (bytes), 0) != sizeof (bytes))
+    for (guint i = 0; i < sizeof (bytes); i++)
+      bytes[i] = g_random_int ();
+  return g_compute_checksum_for_data (G_CHECKSUM_MD5, bytes, sizeof (bytes));
+}
+
+static GInetSocketAddress *
+parse_listen (const gchar *listen, GError **error)
+{
+  g_autoptr (GSocketConnectable) conn = NULL;
+  g_autoptr (GInetAddress) inet = NULL;
+  g_autofree gchar *host = NULL;
+  guint16 port = 0;
+
+  conn = g_network_address_parse (listen, 8080, error);
+  if (conn == NULL) {
+    g_prefix_error (error, "bad --listen \"%s\" (want HOST:PORT): ", listen);
+    return NULL;
+  }
+  host = g_strdup (g_network_address_get_hostname (G_NETWORK_ADDRESS (conn)));
+  port = g_network_address_get_port (G_NETWORK_ADDRESS (conn));
+  if (g_ascii_strcasecmp (host, "localhost") == 0)
+    inet = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  else
+    inet = g_inet_address_new_from_string (host);
+  if (inet == NULL) {
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+        "bad --listen \"%s\": the host must be an IP address (0.0.0.0 for "
+        "every interface) or localhost", listen);
+    return NULL;
+  }
+  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (inet, port));
+}
+
+ZcHttp *
+zc_http_new (const ZcHttpOptions *options, ZcFanout *fanout, GError **error)
+{
+  g_autoptr (ZcHttp) self = g_new0 (ZcHttp, 1);
+  g_autoptr (GInetSocketAddress) address = NULL;
+  g_autoptr (GTlsCertificate) cert = NULL;
+  g_autofree gchar *index = NULL;
+  GSList *uris;
+  gboolean loopback;
+
+  self->fanout = fanout;
+  self->web_dir = g_strdup (options->web_dir);
+  index = g_build_filename (self->web_dir, "index.html", NULL);
+  if (!g_file_test (index, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_HTTP,
+        "the viewer is not in %s (no index.html): set ZEROCAST_WEB_DIR to "
+        "the web/ directory", self->web_dir);
+    return NULL;
+  }
+
+  address = parse_listen (options->listen, error);
+  if (address == NULL)
+    return NULL;
+  loopback = g_inet_address_get_is_loopback (g_inet_socket_address_get_address
+      (address));
+  if (options->token && *options->token)
+    self->token = g_strdup (options->token);
+  else if (!loopback)
+    self->token = generate_token ();
+
+  if ((options->tls_cert != NULL) != (options->tls_key != NULL)) {
+    g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+        "--tls-cert and --tls-key go together: give both or neither");
+    return NULL;
+  }
+  if (options->tls_cert) {
+    cert = g_tls_certificate_new_from_files (options->tls_cert,
+        options->tls_key, error);
+    if (cert == NULL) {
+      g_prefix_error (error, "loading the TLS certificate %s and key %s: ",
+          options->tls_cert, options->tls_key);
+      return NULL;
+    }
+  }
+
+  self->server = soup_server_new ("server-header", "zerocast ",
+      "tls-certificate", cert, NULL);
+  /* H.264 does not compress: permessage-deflate would only burn CPU. */
+  soup_server_remove_websocket_extension (self->server,
+      SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  soup_server_add_handler (self->server, "/", handle_root, self, NULL);
+  soup_server_add_handler (self->server, "/metrics", handle_metrics, self,
+      NULL);
+  soup_server_add_handler (self->server, "/ws", handle_ws_auth, self, NULL);
+  soup_server_add_websocket_handler (self->server, "/ws", NULL, NULL,
+      handle_ws, self, NULL);
+
+  if (!soup_server_listen (self->server, G_SOCKET_ADDRESS (address),
+          cert ? SOUP_SERVER_LISTEN_HTTPS : 0, error)) {
+    g_prefix_error (error, "cannot listen on %s: ", options->listen);
+    return NULL;
+  }
+
+  uris = soup_server_get_uris (self->server);
+  if (uris) {
+    g_autofree gchar *base = g_uri_to_string (uris->data);
+    self->url = self->token ? g_strdup_printf ("%s?token=%s", base,
+        self->token) : g_strdup (base);
+  }
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return g_steal_pointer (&self);
+}
+
+void
+zc_http_set_pipeline (ZcHttp *self, ZcPipeline *pipeline)
+{
+  self->pipeline = pipeline;
+}
+
+const gchar *
+zc_http_get_url (ZcHttp *self)
+{
+  return self->url;
+}
+
+void
+zc_http_free (ZcHttp *self)
+{
+  if (self == NULL)
+    return;
+  /* Viewers first: their close may call back into the list. */
+  while (self->viewers) {
+    ZcWsViewer *viewer = self->viewers->data;
+    self->viewers = g_list_delete_link (self->viewers, self->viewers);
+    zc_ws_viewer_free (viewer);
+  }
+  if (self->server) {
+    soup_server_disconnect (self->server);
+    g_object_unref (self->server);
+  }
+  g_free (self->token);
+  g_free (self->web_dir);
+  g_free (self->url);
+  g_free (self);
+}

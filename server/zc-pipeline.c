@@ -1,0 +1,685 @@
+/* zerocast server: the capture -> encode pipeline, with fallback.
+ *
+ * Threads: the appsink callback runs in the encoder's streaming thread. It
+ * parses and frames the access unit there (one copy, shared by every
+ * viewer) and hands it to the main context, where everything else in this
+ * file runs: building, the bus watch, fallback and the fan-out.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "zc-pipeline.h"
+
+#include <unistd.h>
+#include <gst/app/gstappsink.h>
+#include <gst/video/video.h>
+
+#include "zc-h264.h"
+#include "zc-server-error.h"
+#include "zc-wire.h"
+
+GST_DEBUG_CATEGORY_STATIC (zc_pipeline_debug);
+#define GST_CAT_DEFAULT zc_pipeline_debug
+
+/* Frames waiting for the main context; past this the main loop is stuck
+ * and frames are dropped rather than queued without bound. */
+#define MAX_PENDING_FRAMES 30
+#define KEYFRAME_REQUEST_INTERVAL_US (250 * 1000)
+
+static const ZcVideoMode auto_modes[] = {
+  ZC_VIDEO_MODE_ZEROCOPY, ZC_VIDEO_MODE_NATIVE, ZC_VIDEO_MODE_SHM
+};
+
+struct _ZcPipeline
+{
+  gint ref_count;               /* the owner plus each frame in flight */
+  ZcPipelineConfig config;
+  gchar *encoder_name;
+  ZcFanout *fanout;
+  ZcPipelineFailedFunc failed;
+  gpointer user_data;
+  gboolean stopped;
+  GMainContext *context;
+
+  /* Candidates and what has been ruled out. */
+  ZcVideoMode modes[G_N_ELEMENTS (auto_modes)];
+  guint n_modes;
+  gboolean mode_bad[G_N_ELEMENTS (auto_modes)];
+  const gchar *encoders[8];
+  guint n_encoders;
+  gboolean encoder_bad[8];
+  guint mode_idx, encoder_idx;
+
+  /* The current attempt. */
+  GstElement *pipeline;
+  GstElement *source;           /* source element and its caps filter */
+  GstElement *encoder_bin;
+  GstElement *appsink;
+  guint bus_watch;
+  guint first_frame_timeout;
+  guint retry_idle;
+  gboolean got_first_frame;
+  gint generation;              /* frames of an older attempt are dropped */
+
+  /* Written by the streaming thread, read in the main context. */
+  gint pending;
+  GMutex lock;
+  guint16 width, height;
+  GBytes *last_sps;
+  ZcPipelineStats stats;
+  gint64 last_keyframe_request_us;
+};
+
+typedef struct
+{
+  ZcPipeline *self;
+  gint generation;
+  GBytes *stream_init;          /* set when the size changed */
+  GBytes *frame;
+  gboolean keyframe;
+} FrameItem;
+
+static gboolean try_next (gpointer user_data);
+static void teardown (ZcPipeline *self);
+
+gboolean
+zc_video_mode_from_string (const gchar *str, ZcVideoMode *mode,
+    GError **error)
+{
+  static const struct
+  {
+    const gchar *name;
+    ZcVideoMode mode;
+  } names[] = {
+    {"auto", ZC_VIDEO_MODE_AUTO}, {"zerocopy", ZC_VIDEO_MODE_ZEROCOPY},
+    {"native", ZC_VIDEO_MODE_NATIVE}, {"shm", ZC_VIDEO_MODE_SHM},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    if (g_ascii_strcasecmp (str, names[i].name) == 0) {
+      *mode = names[i].mode;
+      return TRUE;
+    }
+  }
+  g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+      "unknown video mode \"%s\": use auto, zerocopy, native or shm", str);
+  return FALSE;
+}
+
+const gchar *
+zc_video_mode_to_string (ZcVideoMode mode)
+{
+  switch (mode) {
+    case ZC_VIDEO_MODE_ZEROCOPY:
+      return "zerocopy";
+    case ZC_VIDEO_MODE_NATIVE:
+      return "native";
+    case ZC_VIDEO_MODE_SHM:
+      return "shm";
+    default:
+      return "auto";
+  }
+}
+
+static ZcPipeline *
+pipeline_ref (ZcPipeline *self)
+{
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+static void
+pipeline_unref (ZcPipeline *self)
+{
+  if (!g_atomic_int_dec_and_test (&self->ref_count))
+    return;
+  g_clear_pointer (&self->last_sps, g_bytes_unref);
+  g_mutex_clear (&self->lock);
+  g_main_context_unref (self->context);
+  g_free (self->encoder_name);
+  g_free (self);
+}
+
+ZcPipeline *
+zc_pipeline_new (const ZcPipelineConfig *config, ZcFanout *fanout,
+    ZcPipelineFailedFunc failed, gpointer user_data)
+{
+  ZcPipeline *self = g_new0 (ZcPipeline, 1);
+
+  if (zc_pipeline_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (zc_pipeline_debug, "zcpipeline", 0,
+        "zerocast capture/encode pipeline");
+
+  self->ref_count = 1;
+  self->config = *config;
+  self->encoder_name = g_strdup (config->encoder ? config->encoder : "auto");
+  self->config.encoder = self->encoder_name;
+  self->fanout = fanout;
+  self->failed = failed;
+  self->user_data = user_data;
+  self->context = g_main_context_ref_thread_default ();
+  g_mutex_init (&self->lock);
+
+  if (config->mode == ZC_VIDEO_MODE_AUTO) {
+    for (guint i = 0; i < G_N_ELEMENTS (auto_modes); i++)
+      self->modes[self->n_modes++] = auto_modes[i];
+  } else {
+    self->modes[self->n_modes++] = config->mode;
+  }
+  /* A test pattern has no video mode: one pass over the encoders. */
+  if (config->test_pattern)
+    self->n_modes = 1;
+
+  for (const gchar * const *n = zc_encoder_names (); *n; n++) {
+    if (g_strcmp0 (self->encoder_name, "auto") != 0 &&
+        g_strcmp0 (self->encoder_name, *n) != 0)
+      continue;
+    if (!zc_encoder_is_available (*n)) {
+      GST_INFO ("encoder %s not available (no plugin or no hardware)", *n);
+      if (g_strcmp0 (self->encoder_name, "auto") == 0)
+        continue;
+    }
+    self->encoders[self->n_encoders++] = *n;
+  }
+  return self;
+}
+
+static const gchar *
+current_mode_name (ZcPipeline *self)
+{
+  return self->config.test_pattern ? "videotestsrc" :
+      zc_video_mode_to_string (self->modes[self->mode_idx]);
+}
+
+/* ---- streaming thread ---- */
+
+static gboolean
+deliver_in_main (gpointer data)
+{
+  FrameItem *item = data;
+  ZcPipeline *self = item->self;
+
+  if (self->stopped || item->generation != self->generation)
+    return G_SOURCE_REMOVE;
+
+  if (!self->got_first_frame) {
+    self->got_first_frame = TRUE;
+    g_clear_handle_id (&self->first_frame_timeout, g_source_remove);
+    g_print ("zerocast: streaming with video mode %s and encoder %s\n",
+        current_mode_name (self), self->encoders[self->encoder_idx]);
+  }
+  if (item->stream_init)
+    zc_fanout_set_stream_init (self->fanout, item->stream_init);
+  zc_fanout_push_frame (self->fanout, item->frame, item->keyframe);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+frame_item_free (gpointer data)
+{
+  FrameItem *item = data;
+
+  g_atomic_int_add (&item->self->pending, -1);
+  g_clear_pointer (&item->stream_init, g_bytes_unref);
+  g_bytes_unref (item->frame);
+  pipeline_unref (item->self);
+  g_free (item);
+}
+
+/* Notes the stream's SPS once per change: the codec string for the log and
+ * whether browsers' hardware decoders will hold frames back. */
+static void
+check_sps (ZcPipeline *self, const guint8 *nal, gsize size)
+{
+  g_autoptr (GBytes) sps_bytes = g_bytes_new (nal, size);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *codec = NULL;
+  ZcH264Sps sps;
+
+  if (self->last_sps && g_bytes_equal (self->last_sps, sps_bytes))
+    return;
+  g_clear_pointer (&self->last_sps, g_bytes_unref);
+  self->last_sps = g_bytes_ref (sps_bytes);
+
+  if (!zc_h264_parse_sps (nal, size, &sps, &error)) {
+    GST_WARNING ("cannot parse the encoder's SPS: %s", error->message);
+    return;
+  }
+  codec = zc_h264_codec_string (&sps);
+  GST_INFO ("stream %ux%u codec %s", sps.width, sps.height, codec);
+  if (!zc_h264_sps_is_low_delay (&sps))
+    GST_WARNING ("the encoder's SPS does not declare max_num_reorder_frames=0"
+        " / max_dec_frame_buffering=1: hardware decoders in browsers may "
+        "hold frames back (more latency)");
+}
+
+static GstFlowReturn
+on_new_sample (GstAppSink *sink, gpointer user_data)
+{
+  ZcPipeline *self = user_data;
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  g_autoptr (GError) error = NULL;
+  GstBuffer *buffer;
+  GstCaps *caps;
+  GstMapInfo map;
+  ZcH264AuInfo au;
+  ZcWireVideoHeader header = { 0 };
+  GstClockTime base_time, pts;
+  gint64 now_mono = g_get_monotonic_time ();
+  gint64 capture_mono = now_mono;
+  FrameItem *item;
+  gint w = 0, h = 0;
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  buffer = gst_sample_get_buffer (sample);
+  caps = gst_sample_get_caps (sample);
+  if (buffer == NULL || !gst_buffer_map (buffer, &map, GST_MAP_READ))
+    return GST_FLOW_OK;
+
+  if (!zc_h264_parse_au (map.data, map.size, &au, &error)) {
+    GST_WARNING ("dropping an access unit: %s", error->message);
+    gst_buffer_unmap (buffer, &map);
+    return GST_FLOW_OK;
+  }
+  if (caps) {
+    GstStructure *s = gst_caps_get_structure (caps, 0);
+    gst_structure_get_int (s, "width", &w);
+    gst_structure_get_int (s, "height", &h);
+  }
+
+  /* The buffer's running time plus the base time is the monotonic clock
+   * time the source stamped it with (the pipeline uses the system clock). */
+  base_time = gst_element_get_base_time (self->pipeline);
+  pts = GST_BUFFER_PTS (buffer);
+  if (GST_CLOCK_TIME_IS_VALID (pts) && base_time != GST_CLOCK_TIME_NONE)
+    capture_mono = (gint64) ((base_time + pts) / GST_USECOND);
+  if (capture_mono > now_mono)
+    capture_mono = now_mono;
+
+  g_mutex_lock (&self->lock);
+  if (au.has_sps)
+    check_sps (self, map.data + au.sps_offset, au.sps_size);
+  item = g_new0 (FrameItem, 1);
+  if (w > 0 && h > 0 && (w != self->width || h != self->height)) {
+    self->width = w;
+    self->height = h;
+    item->stream_init = zc_wire_stream_init (ZC_WIRE_CODEC_H264, w, h,
+        MIN (self->config.encoder_settings.fps, 255));
+  }
+  self->stats.frames_encoded++;
+  self->stats.encode_latency_us = now_mono - capture_mono;
+  self->stats.encode_latency_sum_us += now_mono - capture_mono;
+  header.width = self->width;
+  header.height = self->height;
+  g_mutex_unlock (&self->lock);
+
+  /* The pts is the capture time on the server's wall clock, so a viewer
+   * that knows the clock offset (ping/pong) gets glass-to-glass latency. */
+  header.codec = ZC_WIRE_CODEC_H264;
+  header.flags = au.keyframe ? ZC_WIRE_FLAG_KEYFRAME : 0;
+  header.pts_us = capture_mono + (g_get_real_time () - now_mono);
+  item->frame = zc_wire_video_frame (&header, map.data, map.size);
+  item->keyframe = au.keyframe;
+  gst_buffer_unmap (buffer, &map);
+
+  if (g_atomic_int_get (&self->pending) >= MAX_PENDING_FRAMES) {
+    GST_WARNING ("main loop is %d frames behind; dropping a frame",
+        MAX_PENDING_FRAMES);
+    g_clear_pointer (&item->stream_init, g_bytes_unref);
+    g_bytes_unref (item->frame);
+    g_free (item);
+    return GST_FLOW_OK;
+  }
+  g_atomic_int_inc (&self->pending);
+  item->self = pipeline_ref (self);
+  item->generation = g_atomic_int_get (&self->generation);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+      deliver_in_main, item, frame_item_free);
+  return GST_FLOW_OK;
+}
+
+/* ---- main context ---- */
+
+static GstElement *
+make_source (ZcPipeline *self, ZcVideoMode mode, GError **error)
+{
+  const ZcPipelineConfig *c = &self->config;
+  g_autoptr (GstCaps) caps = NULL;
+  GstElement *bin, *src, *filter;
+  GstPad *pad;
+
+  if (c->test_pattern) {
+    src = gst_element_factory_make ("videotestsrc", NULL);
+    /* A moving pattern, so the encoder works as it would on a live desktop. */
+    gst_util_set_object_arg (G_OBJECT (src), "pattern", "smpte");
+    g_object_set (src, "is-live", TRUE, "horizontal-speed", 4, NULL);
+    caps = gst_caps_new_simple ("video/x-raw",
+        "format", G_TYPE_STRING, "BGRx",
+        "width", G_TYPE_INT, c->width ? c->width : 1280,
+        "height", G_TYPE_INT, c->height ? c->height : 720,
+        "framerate", GST_TYPE_FRACTION, c->encoder_settings.fps, 1, NULL);
+  } else if (mode == ZC_VIDEO_MODE_ZEROCOPY) {
+    src = gst_element_factory_make ("pipewirezerocopysrc", NULL);
+    if (src == NULL) {
+      g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+          "element pipewirezerocopysrc is not installed (GST_PLUGIN_PATH?)");
+      return NULL;
+    }
+    g_object_set (src, "pipewire-node-id", c->node_id,
+        "keepalive-time", c->keepalive_ms, NULL);
+    if (c->pipewire_fd >= 0)
+      g_object_set (src, "pipewire-fd", dup (c->pipewire_fd), NULL);
+    caps = self->config.encoder_settings.cuda_input ?
+        gst_caps_from_string ("video/x-raw(memory:CUDAMemory)") :
+        gst_caps_new_empty_simple ("video/x-raw");
+  } else {
+    g_autofree gchar *path = g_strdup_printf ("%u", c->node_id);
+
+    src = gst_element_factory_make ("pipewiresrc", NULL);
+    if (src == NULL) {
+      g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+          "element pipewiresrc is missing: install gstreamer1.0-pipewire");
+      return NULL;
+    }
+    /* pipewiresrc dups the fd it is given. */
+    g_object_set (src, "path", path, "keepalive-time", c->keepalive_ms,
+        "do-timestamp", TRUE, NULL);
+    if (c->pipewire_fd >= 0)
+      g_object_set (src, "fd", c->pipewire_fd, NULL);
+    caps = mode == ZC_VIDEO_MODE_NATIVE ?
+        gst_caps_from_string ("video/x-raw(memory:DMABuf)") :
+        gst_caps_new_empty_simple ("video/x-raw");
+  }
+  if (!c->test_pattern && c->width > 0 && c->height > 0)
+    gst_caps_set_simple (caps, "width", G_TYPE_INT, c->width,
+        "height", G_TYPE_INT, c->height, NULL);
+
+  bin = gst_bin_new ("source");
+  filter = gst_element_factory_make ("capsfilter", NULL);
+  g_object_set (filter, "caps", caps, NULL);
+  gst_bin_add_many (GST_BIN (bin), src, filter, NULL);
+  gst_element_link (src, filter);
+  pad = gst_element_get_static_pad (filter, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", pad));
+  gst_object_unref (pad);
+  return bin;
+}
+
+static gboolean
+is_inside (GstObject *obj, GstElement *container)
+{
+  for (; obj; obj = GST_OBJECT_PARENT (obj))
+    if (obj == GST_OBJECT (container))
+      return TRUE;
+  return FALSE;
+}
+
+/* Rules out what failed and schedules the next combination. */
+static void
+attempt_failed (ZcPipeline *self, gboolean encoder_at_fault,
+    const gchar *why)
+{
+  g_printerr ("zerocast: video mode %s with encoder %s failed: %s\n",
+      current_mode_name (self), self->encoders[self->encoder_idx], why);
+  if (encoder_at_fault)
+    self->encoder_bad[self->encoder_idx] = TRUE;
+  else
+    self->mode_bad[self->mode_idx] = TRUE;
+  teardown (self);
+  if (self->retry_idle == 0)
+    self->retry_idle = g_idle_add (try_next, self);
+}
+
+static gboolean
+on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  ZcPipeline *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *debug = NULL;
+  g_autofree gchar *why = NULL;
+
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ERROR:
+      gst_message_parse_error (msg, &error, &debug);
+      GST_WARNING ("error from %s: %s (%s)", GST_MESSAGE_SRC_NAME (msg),
+          error->message, debug ? debug : "");
+      why = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (msg),
+          error->message);
+      self->bus_watch = 0;
+      attempt_failed (self, is_inside (GST_MESSAGE_SRC (msg),
+              self->encoder_bin), why);
+      return G_SOURCE_REMOVE;
+    case GST_MESSAGE_EOS:
+      self->bus_watch = 0;
+      attempt_failed (self, FALSE, "the source ended the stream");
+      return G_SOURCE_REMOVE;
+    case GST_MESSAGE_WARNING:
+      gst_message_parse_warning (msg, &error, &debug);
+      GST_WARNING ("warning from %s: %s", GST_MESSAGE_SRC_NAME (msg),
+          error->message);
+      break;
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_first_frame_timeout (gpointer user_data)
+{
+  ZcPipeline *self = user_data;
+  g_autofree gchar *why = g_strdup_printf ("no frame within %" G_GINT64_FORMAT
+      " ms", self->config.first_frame_timeout_us / 1000);
+
+  self->first_frame_timeout = 0;
+  attempt_failed (self, FALSE, why);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+teardown (ZcPipeline *self)
+{
+  g_clear_handle_id (&self->first_frame_timeout, g_source_remove);
+  g_clear_handle_id (&self->bus_watch, g_source_remove);
+  g_atomic_int_inc (&self->generation);
+  if (self->pipeline) {
+    gst_element_set_state (self->pipeline, GST_STATE_NULL);
+    gst_clear_object (&self->pipeline);
+  }
+  self->source = self->encoder_bin = self->appsink = NULL;
+  g_mutex_lock (&self->lock);
+  self->width = self->height = 0;
+  self->stats.mode = self->stats.encoder = NULL;
+  g_mutex_unlock (&self->lock);
+}
+
+/* Builds and starts one combination. */
+static gboolean
+build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
+{
+  ZcVideoMode mode = self->modes[self->mode_idx];
+  const gchar *encoder = self->encoders[self->encoder_idx];
+  ZcEncoderSettings settings = self->config.encoder_settings;
+  GstAppSinkCallbacks callbacks = {.new_sample = on_new_sample };
+  g_autoptr (GstCaps) h264_caps = NULL;
+  g_autoptr (GstBus) bus = NULL;
+  GstElement *queue, *parse, *filter;
+
+  settings.cuda_input = mode == ZC_VIDEO_MODE_ZEROCOPY &&
+      g_strcmp0 (encoder, "nvh264enc") == 0 && !self->config.test_pattern;
+  self->config.encoder_settings.cuda_input = settings.cuda_input;
+
+  *encoder_fault = FALSE;
+  self->source = make_source (self, mode, error);
+  if (self->source == NULL)
+    return FALSE;
+  *encoder_fault = TRUE;
+  self->encoder_bin = zc_encoder_make_bin (encoder, &settings, error);
+  if (self->encoder_bin == NULL) {
+    gst_object_unref (gst_object_ref_sink (self->source));
+    self->source = NULL;
+    return FALSE;
+  }
+
+  self->pipeline = gst_pipeline_new ("zerocast");
+  /* A leaky queue: when the encoder falls behind it encodes the newest
+   * frame instead of building up latency. */
+  queue = gst_element_factory_make ("queue", NULL);
+  g_object_set (queue, "max-size-buffers", 2, "max-size-bytes", 0,
+      "max-size-time", (guint64) 0, NULL);
+  gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
+  parse = gst_element_factory_make ("h264parse", NULL);
+  g_object_set (parse, "config-interval", -1, NULL);
+  filter = gst_element_factory_make ("capsfilter", NULL);
+  h264_caps = gst_caps_from_string
+      ("video/x-h264,stream-format=byte-stream,alignment=au");
+  g_object_set (filter, "caps", h264_caps, NULL);
+  self->appsink = gst_element_factory_make ("appsink", NULL);
+  g_object_set (self->appsink, "sync", FALSE, "max-buffers", 4,
+      "drop", FALSE, NULL);
+  gst_app_sink_set_callbacks (GST_APP_SINK (self->appsink), &callbacks,
+      self, NULL);
+
+  gst_bin_add_many (GST_BIN (self->pipeline), self->source, queue,
+      self->encoder_bin, parse, filter, self->appsink, NULL);
+  if (!gst_element_link_many (self->source, queue, self->encoder_bin, parse,
+          filter, self->appsink, NULL)) {
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+        "cannot link %s source to %s", zc_video_mode_to_string (mode),
+        encoder);
+    teardown (self);
+    return FALSE;
+  }
+  *encoder_fault = FALSE;
+
+  bus = gst_element_get_bus (self->pipeline);
+  self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
+  self->got_first_frame = FALSE;
+  self->first_frame_timeout = g_timeout_add (
+      MAX (self->config.first_frame_timeout_us / 1000, 1),
+      on_first_frame_timeout, self);
+
+  GST_INFO ("starting video mode %s with encoder %s", current_mode_name (self),
+      encoder);
+  if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE) {
+    /* The bus holds the element's own error; it is more precise. */
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+        "%s with %s would not start", current_mode_name (self), encoder);
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  self->stats.mode = current_mode_name (self);
+  self->stats.encoder = encoder;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+/* Picks the first combination not ruled out; FALSE when none is left. */
+static gboolean
+pick (ZcPipeline *self)
+{
+  for (guint m = 0; m < self->n_modes; m++) {
+    if (self->mode_bad[m])
+      continue;
+    for (guint e = 0; e < self->n_encoders; e++) {
+      if (self->encoder_bad[e])
+        continue;
+      self->mode_idx = m;
+      self->encoder_idx = e;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static gboolean
+start_some (ZcPipeline *self, GError **error)
+{
+  g_autoptr (GError) last = NULL;
+
+  while (pick (self)) {
+    gboolean encoder_fault;
+
+    g_clear_error (&last);
+    if (build (self, &encoder_fault, &last))
+      return TRUE;
+    g_printerr ("zerocast: video mode %s with encoder %s failed: %s\n",
+        current_mode_name (self), self->encoders[self->encoder_idx],
+        last->message);
+    if (encoder_fault)
+      self->encoder_bad[self->encoder_idx] = TRUE;
+    else
+      self->mode_bad[self->mode_idx] = TRUE;
+    teardown (self);
+  }
+  g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+      "no video mode and encoder combination works (mode %s, encoder %s)%s%s."
+      " Check the source (is the PipeWire node there?) and that an H.264 "
+      "encoder is installed (gstreamer1.0-plugins-ugly for x264enc)",
+      zc_video_mode_to_string (self->config.mode), self->config.encoder,
+      last ? "; last error: " : "", last ? last->message : "");
+  return FALSE;
+}
+
+static gboolean
+try_next (gpointer user_data)
+{
+  ZcPipeline *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  self->retry_idle = 0;
+  if (self->stopped)
+    return G_SOURCE_REMOVE;
+  self->stats.restarts++;
+  zc_fanout_reset (self->fanout);
+  if (!start_some (self, &error) && self->failed)
+    self->failed (self, error, self->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+zc_pipeline_start (ZcPipeline *self, GError **error)
+{
+  if (self->n_encoders == 0) {
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+        "no H.264 encoder available (asked for %s): install "
+        "gstreamer1.0-plugins-ugly (x264enc) or gstreamer1.0-plugins-bad "
+        "(openh264enc, nvh264enc, vah264enc, qsvh264enc)",
+        self->config.encoder);
+    return FALSE;
+  }
+  return start_some (self, error);
+}
+
+void
+zc_pipeline_request_keyframe (ZcPipeline *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->appsink == NULL ||
+      now - self->last_keyframe_request_us < KEYFRAME_REQUEST_INTERVAL_US)
+    return;
+  self->last_keyframe_request_us = now;
+  GST_DEBUG ("asking the encoder for a keyframe");
+  gst_element_send_event (self->appsink,
+      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+          TRUE, 0));
+}
+
+void
+zc_pipeline_get_stats (ZcPipeline *self, ZcPipelineStats *stats)
+{
+  g_mutex_lock (&self->lock);
+  *stats = self->stats;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+zc_pipeline_free (ZcPipeline *self)
+{
+  if (self == NULL)
+    return;
+  self->stopped = TRUE;
+  g_clear_handle_id (&self->retry_idle, g_source_remove);
+  teardown (self);
+  pipeline_unref (self);
+}

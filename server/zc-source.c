@@ -1,0 +1,222 @@
+/* zerocast server: opening the desktop source.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "zc-source.h"
+
+#include <gio/gio.h>
+
+#include "zc-headless.h"
+#include "zc-mutter-session.h"
+#include "zc-portal.h"
+#include "zc-server-error.h"
+
+struct _ZcSource
+{
+  ZcSourceOptions options;
+  ZcHeadless *headless;
+  GDBusConnection *bus;
+  ZcMutterSession *mutter;
+  ZcPortalSession *portal;
+  guint32 node_id;
+  gchar *description;
+  ZcSourceClosedFunc closed;
+  gpointer closed_data;
+};
+
+static void
+on_mutter_closed (ZcMutterSession *session, gpointer user_data)
+{
+  ZcSource *self = user_data;
+
+  g_printerr ("zerocast: the Mutter ScreenCast session was closed\n");
+  if (self->closed)
+    self->closed (self, self->closed_data);
+}
+
+/* Creates the ScreenCast session on @bus and waits for its node. The
+ * session lives as long as this process keeps @bus open. */
+static gboolean
+open_mutter (ZcSource *self, GError **error)
+{
+  const ZcSourceOptions *o = &self->options;
+  gboolean ok;
+
+  self->mutter = zc_mutter_session_new (self->bus, error);
+  if (self->mutter == NULL)
+    goto failed;
+  if (o->virtual_monitor)
+    ok = zc_mutter_session_record_virtual (self->mutter, o->cursor_mode,
+        error);
+  else
+    ok = zc_mutter_session_record_monitor (self->mutter, o->monitor,
+        o->cursor_mode, error);
+  if (!ok || !zc_mutter_session_start (self->mutter, error))
+    goto failed;
+  self->node_id = zc_mutter_session_wait_node (self->mutter, o->timeout_us,
+      error);
+  if (self->node_id == 0)
+    goto failed;
+  zc_mutter_session_set_closed_callback (self->mutter, on_mutter_closed,
+      self);
+  return TRUE;
+
+failed:
+  g_prefix_error (error, "Mutter ScreenCast: ");
+  return FALSE;
+}
+
+static gboolean
+open_headless (ZcSource *self, GError **error)
+{
+  const ZcSourceOptions *o = &self->options;
+  ZcHeadlessOptions hopts = {
+    .mutter = TRUE,
+    .width = o->width,
+    .height = o->height,
+    .colour_client = TRUE,
+    .timeout_us = o->timeout_us,
+  };
+  const gchar *vars[] = { "XDG_RUNTIME_DIR", "PIPEWIRE_RUNTIME_DIR",
+    "DBUS_SESSION_BUS_ADDRESS", "WAYLAND_DISPLAY"
+  };
+  const gchar *address;
+
+  self->headless = zc_headless_start (&hopts, error);
+  if (self->headless == NULL) {
+    g_prefix_error (error, "starting the headless desktop: ");
+    return FALSE;
+  }
+  /* pipewiresrc connects to the PipeWire these variables point at. */
+  for (guint i = 0; i < G_N_ELEMENTS (vars); i++) {
+    const gchar *v = zc_headless_get_env (self->headless, vars[i]);
+    if (v)
+      g_setenv (vars[i], v, TRUE);
+  }
+  address = zc_headless_get_env (self->headless, "DBUS_SESSION_BUS_ADDRESS");
+  self->bus = g_dbus_connection_new_for_address_sync (address,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, error);
+  if (self->bus == NULL) {
+    g_prefix_error (error, "connecting to the headless desktop's bus: ");
+    return FALSE;
+  }
+  return open_mutter (self, error);
+}
+
+ZcSource *
+zc_source_open (const ZcSourceOptions *options, GError **error)
+{
+  g_autoptr (ZcSource) self = g_new0 (ZcSource, 1);
+
+  self->options = *options;
+  self->options.monitor = NULL;
+  self->description = NULL;
+
+  switch (options->kind) {
+    case ZC_SOURCE_NODE:
+      if (options->node_id == 0) {
+        g_set_error_literal (error, ZC_SERVER_ERROR,
+            ZC_SERVER_ERROR_INVALID_ARGS, "--node-id needs a PipeWire node "
+            "id above 0 (see pw-dump or pw-cli ls Node)");
+        return NULL;
+      }
+      self->node_id = options->node_id;
+      self->description = g_strdup_printf ("PipeWire node %u",
+          self->node_id);
+      break;
+    case ZC_SOURCE_MUTTER:
+      self->options.monitor = NULL;
+      self->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
+      if (self->bus == NULL) {
+        g_prefix_error (error, "--mutter needs the desktop's session bus: ");
+        return NULL;
+      }
+      /* The connector string is only needed while recording starts. */
+      self->options.monitor = options->monitor;
+      if (!open_mutter (self, error))
+        return NULL;
+      self->options.monitor = NULL;
+      self->description = g_strdup_printf ("Mutter ScreenCast (%s), node %u",
+          options->virtual_monitor ? "virtual monitor" :
+          options->monitor ? options->monitor : "first monitor",
+          self->node_id);
+      break;
+    case ZC_SOURCE_PORTAL:
+      self->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
+      if (self->bus == NULL) {
+        g_prefix_error (error, "--portal needs the desktop's session bus: ");
+        return NULL;
+      }
+      self->portal = zc_portal_session_open (self->bus, options->cursor_mode,
+          options->timeout_us, error);
+      if (self->portal == NULL)
+        return NULL;
+      self->node_id = zc_portal_session_get_node_id (self->portal);
+      self->description = g_strdup_printf ("xdg-desktop-portal ScreenCast, "
+          "node %u", self->node_id);
+      break;
+    case ZC_SOURCE_HEADLESS:
+      if (!open_headless (self, error))
+        return NULL;
+      self->description = g_strdup_printf ("headless Mutter %ux%u, node %u",
+          options->width, options->height, self->node_id);
+      break;
+    case ZC_SOURCE_TEST_PATTERN:
+      self->description = g_strdup_printf ("test pattern %ux%u",
+          options->width, options->height);
+      break;
+  }
+  return g_steal_pointer (&self);
+}
+
+guint32
+zc_source_get_node_id (ZcSource *self)
+{
+  return self->node_id;
+}
+
+gint
+zc_source_get_pipewire_fd (ZcSource *self)
+{
+  return self->portal ? zc_portal_session_get_fd (self->portal) : -1;
+}
+
+void
+zc_source_get_size (ZcSource *self, guint *width, guint *height)
+{
+  gboolean sized = self->options.kind == ZC_SOURCE_TEST_PATTERN ||
+      (self->options.kind == ZC_SOURCE_MUTTER &&
+      self->options.virtual_monitor);
+
+  *width = sized ? self->options.width : 0;
+  *height = sized ? self->options.height : 0;
+}
+
+const gchar *
+zc_source_describe (ZcSource *self)
+{
+  return self->description;
+}
+
+void
+zc_source_set_closed_func (ZcSource *self, ZcSourceClosedFunc func,
+    gpointer user_data)
+{
+  self->closed = func;
+  self->closed_data = user_data;
+}
+
+void
+zc_source_close (ZcSource *self)
+{
+  if (self == NULL)
+    return;
+  /* Session first (it needs the bus), then the bus, then the processes. */
+  g_clear_pointer (&self->mutter, zc_mutter_session_free);
+  g_clear_pointer (&self->portal, zc_portal_session_free);
+  if (self->bus)
+    g_dbus_connection_flush_sync (self->bus, NULL, NULL);
+  g_clear_object (&self->bus);
+  g_clear_pointer (&self->headless, zc_headless_stop);
+  g_free (self->description);
+  g_free (self);
+}
