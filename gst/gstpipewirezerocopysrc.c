@@ -94,6 +94,7 @@ struct _GstPipewireZerocopySrc
   GError *error;
   gboolean flushing;
   gboolean eos_requested;
+  gboolean eos_resent;
   const gchar *memory_type;
 
   /* Streaming thread only. */
@@ -289,6 +290,7 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
   g_mutex_lock (&self->lock);
   self->flushing = FALSE;
   self->eos_requested = FALSE;
+  self->eos_resent = FALSE;
   self->format_seq = 0;
   g_clear_error (&self->error);
   g_mutex_unlock (&self->lock);
@@ -487,9 +489,10 @@ gst_pipewire_zerocopy_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     if (self->flushing)
       break;
     if (self->eos_requested) {
-      /* resend-last: one more copy of the last picture, then EOS. */
-      self->eos_requested = FALSE;
-      if (self->last) {
+      /* resend-last: one more copy of the last picture, then EOS (the
+       * flag stays set, so the next call returns EOS). */
+      if (self->last && !self->eos_resent) {
+        self->eos_resent = TRUE;
         last = gst_buffer_ref (self->last);
         last_is_copy = self->last_is_copy;
         resend = TRUE;

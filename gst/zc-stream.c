@@ -40,6 +40,11 @@ typedef struct
   const guint8 *data;           /* start of the data: in map, or MemPtr */
   gsize maxsize;
   guint32 type;                 /* SPA_DATA_* */
+  /* Frames lent downstream; @lock and @cond are leaf locks (never held
+   * while taking another) so remove_buffer can wait on them. */
+  GMutex lock;
+  GCond cond;
+  gint lent;
 } ZcSlot;
 
 struct _ZcStream
@@ -73,6 +78,8 @@ struct _ZcStream
   gboolean offered_other;       /* it offered formats that are not ours */
 
   guint32 data_types;
+  gint n_buffers;               /* PipeWire thread only */
+  gint lent_slots;              /* atomic: buffers with frames downstream */
   gboolean have_format;
   GstVideoInfo info;
   guint format_seq;
@@ -108,6 +115,8 @@ slot_unref (ZcSlot * slot)
     return;
   if (slot->map)
     munmap (slot->map, slot->map_size);
+  g_mutex_clear (&slot->lock);
+  g_cond_clear (&slot->cond);
   g_free (slot);
 }
 
@@ -412,10 +421,13 @@ on_param_changed (void *data, uint32_t id, const struct spa_pod *param)
 static void
 on_add_buffer (void *data, struct pw_buffer *b)
 {
+  ZcStream *s = data;
   struct spa_data *d = &b->buffer->datas[0];
   ZcSlot *slot = g_new0 (ZcSlot, 1);
 
   slot->refcount = 1;           /* PipeWire's: dropped in remove_buffer */
+  g_mutex_init (&slot->lock);
+  g_cond_init (&slot->cond);
   slot->pwb = b;
   slot->type = d->type;
   slot->maxsize = d->maxsize;
@@ -443,11 +455,13 @@ on_add_buffer (void *data, struct pw_buffer *b)
   }
   GST_DEBUG ("add buffer %p type %u maxsize %u", b, d->type, d->maxsize);
   b->user_data = slot;
+  s->n_buffers++;
 }
 
 static void
 on_remove_buffer (void *data, struct pw_buffer *b)
 {
+  ZcStream *s = data;
   ZcSlot *slot = b->user_data;
 
   GST_DEBUG ("remove buffer %p", b);
@@ -455,6 +469,21 @@ on_remove_buffer (void *data, struct pw_buffer *b)
   if (slot == NULL)
     return;
   slot->pwb = NULL;
+  s->n_buffers--;
+  if (slot->type == SPA_DATA_MemPtr) {
+    /* MemPtr memory is PipeWire's mapping and goes away after this
+     * returns, unlike a MemFd we mapped ourselves. Give downstream a
+     * moment to finish with frames it still holds (renegotiation while an
+     * encoder holds one): lease_release signals without the loop lock. */
+    gint64 deadline = g_get_monotonic_time () + 200 * G_TIME_SPAN_MILLISECOND;
+    g_mutex_lock (&slot->lock);
+    while (slot->lent > 0
+        && g_cond_wait_until (&slot->cond, &slot->lock, deadline));
+    if (slot->lent > 0)
+      GST_WARNING ("a frame in removed MemPtr buffer %p is still held "
+          "downstream; it must not be read any more", b);
+    g_mutex_unlock (&slot->lock);
+  }
   slot_unref (slot);
 }
 
@@ -471,8 +500,15 @@ lease_release (gpointer data)
   ZcLease *lease = data;
   ZcStream *s = lease->stream;
 
-  /* Any thread. The loop lock serialises with remove_buffer, which may have
+  /* Any thread. Downstream is done reading: say so first, without the
+   * loop lock, since remove_buffer may be waiting for it with that lock
+   * held. Then the loop lock serialises with remove_buffer, which may have
    * taken the buffer away since it was lent. */
+  g_mutex_lock (&lease->slot->lock);
+  if (--lease->slot->lent == 0)
+    g_atomic_int_add (&s->lent_slots, -1);
+  g_cond_broadcast (&lease->slot->cond);
+  g_mutex_unlock (&lease->slot->lock);
   pw_thread_loop_lock (s->loop);
   if (lease->slot->pwb && s->stream)
     pw_stream_queue_buffer (s->stream, lease->slot->pwb);
@@ -532,29 +568,38 @@ wrap_frame (ZcStream * s, struct pw_buffer *b, gsize stride)
   struct spa_meta_region *crop;
   ZcSlot *slot = b->user_data;
   GstBuffer *buf = gst_buffer_new ();
+  ZcLease *lease;
   gsize offset[GST_VIDEO_MAX_PLANES] = { 0 };
   gint strides[GST_VIDEO_MAX_PLANES] = { (gint) stride };
   GstClockTime pts = 0;
 
-  if (slot->type == SPA_DATA_MemFd) {
-    ZcLease *lease = g_new (ZcLease, 1);
-
-    g_atomic_int_inc (&slot->refcount);
-    lease->slot = slot;
-    lease->stream = zc_stream_ref (s);
-    gst_buffer_append_memory (buf,
-        gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY,
-            (gpointer) slot->data, slot->maxsize, d->chunk->offset,
-            d->chunk->size, lease, lease_release));
-  } else {
-    /* MemPtr lives only as long as PipeWire's buffer, which we cannot
-     * extend: copy it (and say so in the statistics), give the buffer back. */
+  if (g_atomic_int_get (&s->lent_slots) + 3 >= s->n_buffers) {
+    /* Downstream holds nearly every buffer (a queue, a stalled consumer):
+     * lending one more would leave the producer none to draw into, and a
+     * screencast stalls. Copy this frame instead, and say so. */
+    GST_LOG ("%d of %d buffers are downstream: copying this frame",
+        g_atomic_int_get (&s->lent_slots), s->n_buffers);
     gst_buffer_append_memory (buf,
         gst_memory_new_wrapped (0,
             g_memdup2 (slot->data + d->chunk->offset, d->chunk->size),
             d->chunk->size, 0, d->chunk->size, NULL, NULL));
-    zc_stats_add (&s->stats->bytes_copied, (gssize) d->chunk->size);
+    zc_stats_add (&s->stats->bytes_copied, (gint64) d->chunk->size);
     pw_stream_queue_buffer (s->stream, b);
+  } else {
+    lease = g_new (ZcLease, 1);
+    g_atomic_int_inc (&slot->refcount);
+    lease->slot = slot;
+    lease->stream = zc_stream_ref (s);
+    g_mutex_lock (&slot->lock);
+    if (slot->lent++ == 0)
+      g_atomic_int_inc (&s->lent_slots);
+    g_mutex_unlock (&slot->lock);
+    /* Lent, not copied: the PipeWire buffer goes back when this memory is
+     * freed downstream. */
+    gst_buffer_append_memory (buf,
+        gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY,
+            (gpointer) slot->data, slot->maxsize, d->chunk->offset,
+            d->chunk->size, lease, lease_release));
   }
   gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
       GST_VIDEO_INFO_FORMAT (&s->info), GST_VIDEO_INFO_WIDTH (&s->info),
