@@ -158,8 +158,12 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
      * which browsers cannot decode. */
     GstElement *convert = gst_element_factory_make ("videoconvert", NULL);
     GstElement *raw_filter = gst_element_factory_make ("capsfilter", NULL);
+    /* BT.709 whatever the size: videoconvert would pick BT.601 for small
+     * frames, and a decoder that finds no colour description in the VUI
+     * (openh264 writes none) shifts every colour. */
     g_autoptr (GstCaps) raw_caps = gst_caps_new_simple ("video/x-raw",
-        "format", G_TYPE_STRING, info->raw_format, NULL);
+        "format", G_TYPE_STRING, info->raw_format,
+        "colorimetry", G_TYPE_STRING, "bt709", NULL);
 
     g_object_set (raw_filter, "caps", raw_caps, NULL);
     gst_bin_add_many (GST_BIN (bin), convert, raw_filter, NULL);

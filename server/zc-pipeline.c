@@ -540,6 +540,9 @@ build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
 
   gst_bin_add_many (GST_BIN (self->pipeline), self->source, queue,
       self->encoder_bin, parse, filter, self->appsink, NULL);
+  /* Failing to link means the source's memory type does not fit this
+   * chain (DMA-BUF into videoconvert): the mode is at fault. */
+  *encoder_fault = FALSE;
   if (!gst_element_link_many (self->source, queue, self->encoder_bin, parse,
           filter, self->appsink, NULL)) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
@@ -548,7 +551,6 @@ build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
     teardown (self);
     return FALSE;
   }
-  *encoder_fault = FALSE;
 
   bus = gst_element_get_bus (self->pipeline);
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);

@@ -40,6 +40,8 @@ typedef enum
 #define ZC_WIRE_PONG_SIZE 29
 /* The longest client message accepted; anything longer closes the viewer. */
 #define ZC_WIRE_MAX_CLIENT_MESSAGE 4096
+/* Larger messages are not even received: the connection just drops. */
+#define ZC_WIRE_MAX_RECEIVE (128 * 1024)
 
 typedef struct
 {

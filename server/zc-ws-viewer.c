@@ -83,7 +83,14 @@ zc_ws_viewer_close (ZcWsViewer *self, gushort code, const gchar *reason)
       SOUP_WEBSOCKET_DATA_BINARY, error);
   /* A close frame's reason must fit 123 bytes; the Error message above
    * carries the whole text. */
-  g_utf8_strncpy (short_reason, reason, 30);
+  g_strlcpy (short_reason, reason, sizeof (short_reason));
+  if (strlen (reason) >= sizeof (short_reason)) {
+    gchar *end = short_reason + sizeof (short_reason) - 1;
+    /* Cut at a character boundary, never inside one. */
+    while (end > short_reason && ((guint8) *end & 0xc0) == 0x80)
+      end--;
+    *end = '\0';
+  }
   soup_websocket_connection_close (self->conn, code, short_reason);
 }
 
@@ -185,9 +192,12 @@ zc_ws_viewer_new (SoupWebsocketConnection *conn, ZcFanout *fanout,
   self->closed_data = data;
   self->peer = g_strdup (peer ? peer : "(unknown)");
 
-  /* Client messages are tiny; anything bigger is an attack or a bug. */
+  /* Client messages are tiny and zc_wire_check_client_message() refuses
+   * anything over ZC_WIRE_MAX_CLIENT_MESSAGE with a reason. libsoup's own
+   * limit sits higher because it drops the connection without one; it
+   * only stops what would cost memory to even receive. */
   soup_websocket_connection_set_max_incoming_payload_size (conn,
-      ZC_WIRE_MAX_CLIENT_MESSAGE);
+      ZC_WIRE_MAX_RECEIVE);
   soup_websocket_connection_set_keepalive_interval (conn, 15);
   self->message_id = g_signal_connect (conn, "message",
       G_CALLBACK (on_message), self);

@@ -1,0 +1,70 @@
+// Tokens and hostile clients: off loopback a token is generated and
+// required; a wrong token is refused; garbage closes only the connection
+// that sent it, with a reason, while a real viewer keeps playing.
+// SPDX-License-Identifier: LGPL-2.1-or-later
+import { run, startServer, waitStreaming, launchBrowser, openViewer,
+  waitDecoded, waitFor, rawWebSocket, check } from './lib.mjs';
+
+function errorText(ws) {
+  const m = ws.messages.find((b) => b[0] === 0x31);
+  return m ? m.subarray(3, 3 + m.readUInt16BE(1)).toString('utf8') : null;
+}
+
+run('security', async () => {
+  // Bound to every interface without --token: one is generated.
+  const server = await startServer(['--test-pattern', '320x240',
+    '--listen', '0.0.0.0:0', '--encoder', 'x264enc']);
+  await waitStreaming(server);
+  check(/^[0-9a-f]{32}$/.test(server.token || ''),
+    `a token was generated and printed with the URL (${server.url})`);
+  const host = '127.0.0.1', port = server.port;
+
+  const none = await rawWebSocket(host, port, '/ws');
+  check(none.status === 401, `no token: HTTP ${none.status}`);
+  const wrong = await rawWebSocket(host, port, '/ws?token=' + 'f'.repeat(32));
+  check(wrong.status === 401, `wrong token: HTTP ${wrong.status}`);
+  const metricsNoToken = await fetch(`http://${host}:${port}/metrics`);
+  check(metricsNoToken.status === 401, `/metrics without token: HTTP ${metricsNoToken.status}`);
+  const right = await rawWebSocket(host, port, '/ws?token=' + server.token);
+  check(right.status === 101, `right token: HTTP ${right.status}`);
+  right.destroy();
+
+  const browser = await launchBrowser();
+  const page = await openViewer(browser, `http://${host}:${port}/?token=${server.token}`);
+  const before = await waitDecoded(page, 5);
+
+  const garbage = [
+    ['an unknown message type', Buffer.from([0x99, 1, 2, 3])],
+    ['an oversized message', Buffer.alloc(64 * 1024, 0x40)],
+    ['a text message', 'hello', 1],
+    ['a truncated ping', Buffer.from([0x40, 0, 0])],
+    ['a control message that is not JSON', Buffer.from([0x20, 0x7b, 0x7b, 0x7b])],
+    ['an unknown control type', Buffer.concat([Buffer.from([0x20]),
+      Buffer.from('{"type":"reboot"}')])],
+  ];
+  for (const [what, payload, opcode] of garbage) {
+    const ws = await rawWebSocket(host, port, '/ws?token=' + server.token);
+    check(ws.status === 101, `connected to send ${what}`);
+    ws.send(payload, opcode || 2);
+    await waitFor(`the server to close after ${what}`, () => ws.closed || ws.ended, 10000);
+    const reason = errorText(ws) || (ws.closed && ws.closed.reason);
+    console.log(`  close: ${JSON.stringify(ws.closed)}`);
+    check(reason && reason.length > 0, `${what} closes the connection with a reason: "${reason}"`);
+    ws.destroy();
+  }
+  // A well-formed ping gets a pong and the connection stays.
+  const ok = await rawWebSocket(host, port, '/ws?token=' + server.token);
+  const ping = Buffer.alloc(13);
+  ping[0] = 0x40; ping.writeUInt32BE(7, 1); ping.writeBigUInt64BE(123456789n, 5);
+  ok.send(ping);
+  const pong = await waitFor('a pong', () => ok.messages.find((b) => b[0] === 0x41), 5000);
+  check(pong.length === 29 && pong.readUInt32BE(1) === 7 &&
+    pong.readBigUInt64BE(5) === 123456789n, 'pong echoes seq and client time');
+  check(!ok.closed, 'a valid ping keeps the connection open');
+  ok.destroy();
+
+  const after = await waitDecoded(page, before.framesDecoded + 10);
+  check(after.connected && after.reconnects === 0,
+    'the browser viewer kept playing through all of it');
+  check(server.exited() === null, 'the server is still running');
+});
