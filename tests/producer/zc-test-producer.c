@@ -12,7 +12,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#define _GNU_SOURCE             /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -419,8 +421,21 @@ on_input (void *user_data, int fd, uint32_t mask)
   }
 }
 
+/* SIGTERM/SIGINT may land in any of PipeWire's threads, so the handler
+ * only writes to a pipe that the main loop watches. */
+static int signal_pipe[2] = { -1, -1 };
+
 static void
-on_signal (void *user_data, int signal_number)
+on_signal (int signal_number)
+{
+  char byte = (char) signal_number;
+  ssize_t n = write (signal_pipe[1], &byte, 1);
+
+  (void) n;                     /* full pipe: a quit is pending anyway */
+}
+
+static void
+on_signal_pipe (void *user_data, int fd, uint32_t mask)
 {
   Producer *p = user_data;
 
@@ -503,8 +518,15 @@ main (int argc, char *argv[])
     return 1;
   }
 
-  pw_loop_add_signal (p.loop, SIGINT, on_signal, &p);
-  pw_loop_add_signal (p.loop, SIGTERM, on_signal, &p);
+  if (pipe2 (signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    fprintf (stderr, "zc-test-producer: pipe: %s\n", strerror (errno));
+    return 1;
+  }
+  pw_loop_add_io (p.loop, signal_pipe[0], SPA_IO_IN, false, on_signal_pipe,
+      &p);
+  struct sigaction action = {.sa_handler = on_signal,.sa_flags = SA_RESTART };
+  sigaction (SIGINT, &action, NULL);
+  sigaction (SIGTERM, &action, NULL);
   p.timer = pw_loop_add_timer (p.loop, on_timeout, &p);
   p.input = pw_loop_add_io (p.loop, STDIN_FILENO, SPA_IO_IN | SPA_IO_HUP,
       false, on_input, &p);
