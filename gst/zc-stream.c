@@ -10,6 +10,7 @@
  * the meantime (renegotiation, disconnect); the slot's own mapping keeps the
  * memory valid until the last frame using it is gone.
  */
+#define _GNU_SOURCE             /* mremap */
 #include "zc-stream.h"
 
 #include "zc-error.h"
@@ -348,24 +349,36 @@ update_buffer_params (ZcStream * s)
 {
   guint8 buffer[1024];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
-  const struct spa_pod *params[4];
+  const struct spa_pod *params[5];
+  guint n = 0;
+  guint32 fd_types = s->data_types & ~(1u << SPA_DATA_MemPtr);
 
-  params[0] = spa_pod_builder_add_object (&b,
+  /* Buffers params in order of preference. MemFd (and DMA-BUF) first: we
+   * map those ourselves, so a frame held downstream stays valid even after
+   * PipeWire removes its buffer. MemPtr, PipeWire's own mapping, only for a
+   * producer that offers nothing else. */
+  if (fd_types != 0 && fd_types != s->data_types)
+    params[n++] = spa_pod_builder_add_object (&b,
+        SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
+        SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int (8, 2, 16),
+        SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (1),
+        SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int (fd_types));
+  params[n++] = spa_pod_builder_add_object (&b,
       SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
       /* Enough that frames held downstream (an encoder's lookahead, the
        * keepalive's last frame) never starve the producer. */
       SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int (8, 2, 16),
       SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (1),
       SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int (s->data_types));
-  params[1] = spa_pod_builder_add_object (&b,
+  params[n++] = spa_pod_builder_add_object (&b,
       SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
       SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Header),
       SPA_PARAM_META_size, SPA_POD_Int (sizeof (struct spa_meta_header)));
-  params[2] = spa_pod_builder_add_object (&b,
+  params[n++] = spa_pod_builder_add_object (&b,
       SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
       SPA_PARAM_META_type, SPA_POD_Id (SPA_META_VideoCrop),
       SPA_PARAM_META_size, SPA_POD_Int (sizeof (struct spa_meta_region)));
-  params[3] = spa_pod_builder_add_object (&b,
+  params[n++] = spa_pod_builder_add_object (&b,
       SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
       SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Cursor),
       SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int (
@@ -374,7 +387,7 @@ update_buffer_params (ZcStream * s)
           (int) sizeof (struct spa_meta_cursor),
           (int) (sizeof (struct spa_meta_cursor)
               + sizeof (struct spa_meta_bitmap) + 256 * 256 * 4)));
-  pw_stream_update_params (s->stream, params, G_N_ELEMENTS (params));
+  pw_stream_update_params (s->stream, params, n);
 }
 
 static void
@@ -450,10 +463,28 @@ on_add_buffer (void *data, struct pw_buffer *b)
       slot->map = map;
       slot->data = slot->map + delta;
     }
-  } else if (d->type == SPA_DATA_MemPtr) {
-    slot->data = d->data;
+  } else if (d->type == SPA_DATA_MemPtr && d->data) {
+    /* MemPtr points into PipeWire's own mapping of a shared block, which it
+     * unmaps when the buffer is removed. mremap with old_size 0 makes a
+     * second mapping of the same shared pages that is ours, so frames lent
+     * downstream outlive the removal just like MemFd ones. */
+    long page = sysconf (_SC_PAGESIZE);
+    guintptr start = (guintptr) d->data & ~((guintptr) page - 1);
+    gsize delta = (guintptr) d->data - start;
+    void *map = mremap ((void *) start, 0, delta + d->maxsize, MREMAP_MAYMOVE);
+
+    if (map != MAP_FAILED) {
+      slot->map = map;
+      slot->map_size = delta + d->maxsize;
+      slot->data = slot->map + delta;
+    } else {
+      GST_DEBUG ("MemPtr not shareable (%s): lending PipeWire's mapping",
+          g_strerror (errno));
+      slot->data = d->data;
+    }
   }
-  GST_DEBUG ("add buffer %p type %u maxsize %u", b, d->type, d->maxsize);
+  GST_DEBUG ("add buffer %p type %u maxsize %u, own mapping %p", b, d->type,
+      d->maxsize, slot->map);
   b->user_data = slot;
   s->n_buffers++;
 }
@@ -470,9 +501,9 @@ on_remove_buffer (void *data, struct pw_buffer *b)
     return;
   slot->pwb = NULL;
   s->n_buffers--;
-  if (slot->type == SPA_DATA_MemPtr) {
-    /* MemPtr memory is PipeWire's mapping and goes away after this
-     * returns, unlike a MemFd we mapped ourselves. Give downstream a
+  if (slot->type == SPA_DATA_MemPtr && slot->map == NULL) {
+    /* This MemPtr memory is PipeWire's mapping and goes away after this
+     * returns, unlike one we mapped ourselves. Give downstream a
      * moment to finish with frames it still holds (renegotiation while an
      * encoder holds one): lease_release signals without the loop lock. */
     gint64 deadline = g_get_monotonic_time () + 200 * G_TIME_SPAN_MILLISECOND;

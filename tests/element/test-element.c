@@ -395,15 +395,20 @@ static void
 test_error_no_daemon (void)
 {
   gchar *saved = g_strdup (g_getenv ("XDG_RUNTIME_DIR"));
+  gchar *saved_pw = g_strdup (g_getenv ("PIPEWIRE_RUNTIME_DIR"));
   gchar *empty = g_dir_make_tmp ("zc-no-pw-XXXXXX", NULL);
   gint64 t;
   gchar *msg;
 
   g_setenv ("XDG_RUNTIME_DIR", empty, TRUE);
   g_unsetenv ("PIPEWIRE_REMOTE");
+  g_unsetenv ("PIPEWIRE_RUNTIME_DIR");
   msg = error_of_pipeline ("pipewirezerocopysrc pipewire-node-id=1 ! "
       "fakesink", &t);
   g_setenv ("XDG_RUNTIME_DIR", saved, TRUE);
+  if (saved_pw)
+    g_setenv ("PIPEWIRE_RUNTIME_DIR", saved_pw, TRUE);
+  g_free (saved_pw);
   g_assert_nonnull (strstr (msg, "Could not connect to the PipeWire daemon"));
   g_assert_nonnull (strstr (msg, empty));
   g_rmdir (empty);

@@ -93,6 +93,22 @@ test_filter_caps (void)
   gst_caps_unref (caps);
 }
 
+/* A fixated Format param as a producer sends it. */
+static struct spa_pod *
+build_fixed (struct spa_pod_builder *b, enum spa_video_format format,
+    guint w, guint h)
+{
+  return spa_pod_builder_add_object (b,
+      SPA_TYPE_OBJECT_Format, SPA_PARAM_Format,
+      SPA_FORMAT_mediaType, SPA_POD_Id (SPA_MEDIA_TYPE_video),
+      SPA_FORMAT_mediaSubtype, SPA_POD_Id (SPA_MEDIA_SUBTYPE_raw),
+      SPA_FORMAT_VIDEO_format, SPA_POD_Id (format),
+      SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle (&SPA_RECTANGLE (w, h)),
+      SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction (&SPA_FRACTION (0, 1)),
+      SPA_FORMAT_VIDEO_maxFramerate,
+      SPA_POD_Fraction (&SPA_FRACTION (60, 1)));
+}
+
 /* Builds an EnumFormat, fixates it the way a producer would, and checks
  * zc_format_parse reads back what was chosen. */
 static void
@@ -107,7 +123,6 @@ test_enum_and_parse (void)
   const struct spa_pod_prop *prop;
   uint32_t n_values, choice;
   const uint32_t *values;
-  struct spa_video_info_raw raw = { 0 };
   struct spa_pod *fixed;
   GstVideoInfo info;
   guint64 modifier = 0;
@@ -123,12 +138,8 @@ test_enum_and_parse (void)
   g_assert_cmpuint (values[1], ==, SPA_VIDEO_FORMAT_RGBx);
   g_assert_cmpuint (values[2], ==, SPA_VIDEO_FORMAT_BGRA);
 
-  raw.format = SPA_VIDEO_FORMAT_BGRA;
-  raw.size = SPA_RECTANGLE (1280, 720);
-  raw.framerate = SPA_FRACTION (0, 1);
-  raw.max_framerate = SPA_FRACTION (60, 1);
   b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
-  fixed = spa_format_video_raw_build (&b, SPA_PARAM_Format, &raw);
+  fixed = build_fixed (&b, SPA_VIDEO_FORMAT_BGRA, 1280, 720);
   g_assert_true (zc_format_parse (fixed, &info, &modifier, &error));
   g_assert_no_error (error);
   g_assert_cmpint (GST_VIDEO_INFO_FORMAT (&info), ==, GST_VIDEO_FORMAT_BGRA);
@@ -138,9 +149,8 @@ test_enum_and_parse (void)
   g_assert_cmpuint (modifier, ==, ZC_DRM_FORMAT_MOD_INVALID);
 
   /* A format outside the table is refused with its name in the message. */
-  raw.format = SPA_VIDEO_FORMAT_NV12;
   b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
-  fixed = spa_format_video_raw_build (&b, SPA_PARAM_Format, &raw);
+  fixed = build_fixed (&b, SPA_VIDEO_FORMAT_NV12, 1280, 720);
   g_assert_false (zc_format_parse (fixed, &info, &modifier, &error));
   g_assert_error (error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED);
   g_assert_nonnull (strstr (error->message, "NV12"));
