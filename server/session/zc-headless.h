@@ -24,7 +24,11 @@ typedef struct
 
 /* Starts every process and waits until each one is ready. On failure
  * everything already started is stopped again, the last lines of the
- * children's logs are printed to stderr, and NULL is returned. */
+ * children's logs are printed to stderr, and NULL is returned.
+ * While it waits (start and stop) it iterates the thread-default main
+ * context, so sources there (a SIGINT handler) are still dispatched.
+ * The children get SIGTERM when the calling *thread* exits (prctl
+ * PR_SET_PDEATHSIG): call it from a thread that outlives the session. */
 ZcHeadless *zc_headless_start (const ZcHeadlessOptions *opts, GError **error);
 
 /* XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS, WAYLAND_DISPLAY (NULL without

@@ -101,6 +101,10 @@ zc_pw_probe_connect (const gchar *socket_path, GError **error)
     return NULL;
   }
 
+  /* pw_init() may be called any number of times. pw_deinit() is never
+   * called here: in PipeWire 0.3 it is not reference counted and would
+   * unload the plugins of any other PipeWire user in this process (the
+   * server's pipewiresrc). */
   pw_init (NULL, NULL);
   self = g_new0 (ZcPwProbe, 1);
   self->clients = g_hash_table_new_full (NULL, NULL, NULL, g_free);
@@ -188,5 +192,4 @@ zc_pw_probe_free (ZcPwProbe *self)
   g_hash_table_unref (self->clients);
   g_free (self->error);
   g_free (self);
-  pw_deinit ();
 }
