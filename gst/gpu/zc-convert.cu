@@ -132,3 +132,46 @@ zc_rgb_to_nv12_texture (CUtexObject tex, unsigned char *dst_y, int y_pitch,
   convert (TextureSource { tex }, dst_y, y_pitch, dst_uv, uv_pitch,
       width, height, r, g, b);
 }
+
+// Packed RGB -> packed RGB with the bytes reordered: out byte i of a pixel
+// is in byte perm_i.  For EGL images whose channel order (as CUDA reports
+// it) differs from the format asked for downstream, so a copy alone would
+// swap colours.
+namespace {
+
+template <typename Source>
+__device__ void
+reorder (const Source src, unsigned char *dst, int dst_pitch, int width,
+    int height, int p0, int p1, int p2, int p3)
+{
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  const int y = blockIdx.y * blockDim.y + threadIdx.y;
+
+  if (x >= width || y >= height)
+    return;
+
+  const uchar4 px = src.load (x, y);
+  const uchar4 o = make_uchar4 ((unsigned char) channel (px, p0),
+      (unsigned char) channel (px, p1), (unsigned char) channel (px, p2),
+      (unsigned char) channel (px, p3));
+  *reinterpret_cast<uchar4 *> (dst + (size_t) y * dst_pitch + x * 4) = o;
+}
+
+} // namespace
+
+extern "C" __global__ void
+zc_rgb_reorder_pitch (const unsigned char *src, int src_pitch,
+    unsigned char *dst, int dst_pitch, int width, int height,
+    int p0, int p1, int p2, int p3)
+{
+  reorder (PitchSource { src, src_pitch }, dst, dst_pitch, width, height,
+      p0, p1, p2, p3);
+}
+
+extern "C" __global__ void
+zc_rgb_reorder_texture (CUtexObject tex, unsigned char *dst, int dst_pitch,
+    int width, int height, int p0, int p1, int p2, int p3)
+{
+  reorder (TextureSource { tex }, dst, dst_pitch, width, height,
+      p0, p1, p2, p3);
+}

@@ -30,27 +30,30 @@ struct _ZcCudaConverter
   CUstream stream;
 
   gboolean to_nv12;
-  /* Byte positions of R, G, B in an input pixel (the kernel's r, g, b). */
-  gint r, g, b;
-  CUmodule module;
+  /* Byte positions of R, G, B and A/x in a pixel of the input format (and
+   * of the output, in copy mode).  EGL sources may bring their own. */
+  gint r, g, b, a;
+  CUmodule module;              /* NULL in builds without the kernel */
   CUfunction fn_pitch;
   CUfunction fn_texture;
+  CUfunction fn_reorder_pitch;
+  CUfunction fn_reorder_texture;
 };
 
 typedef struct
 {
   GstVideoFormat format;
-  gint r, g, b;
+  gint r, g, b, a;
 } ZcRgbLayout;
 
 /* GStreamer names packed formats by memory byte order: BGRx is B, G, R, x. */
 static const ZcRgbLayout layouts[] = {
-  {.format = GST_VIDEO_FORMAT_BGRx,.r = 2,.g = 1,.b = 0},
-  {.format = GST_VIDEO_FORMAT_BGRA,.r = 2,.g = 1,.b = 0},
-  {.format = GST_VIDEO_FORMAT_RGBx,.r = 0,.g = 1,.b = 2},
-  {.format = GST_VIDEO_FORMAT_RGBA,.r = 0,.g = 1,.b = 2},
-  {.format = GST_VIDEO_FORMAT_xRGB,.r = 1,.g = 2,.b = 3},
-  {.format = GST_VIDEO_FORMAT_ARGB,.r = 1,.g = 2,.b = 3},
+  {.format = GST_VIDEO_FORMAT_BGRx,.r = 2,.g = 1,.b = 0,.a = 3},
+  {.format = GST_VIDEO_FORMAT_BGRA,.r = 2,.g = 1,.b = 0,.a = 3},
+  {.format = GST_VIDEO_FORMAT_RGBx,.r = 0,.g = 1,.b = 2,.a = 3},
+  {.format = GST_VIDEO_FORMAT_RGBA,.r = 0,.g = 1,.b = 2,.a = 3},
+  {.format = GST_VIDEO_FORMAT_xRGB,.r = 1,.g = 2,.b = 3,.a = 0},
+  {.format = GST_VIDEO_FORMAT_ARGB,.r = 1,.g = 2,.b = 3,.a = 0},
 };
 
 static const ZcRgbLayout *
@@ -60,6 +63,24 @@ find_layout (GstVideoFormat format)
     if (layouts[i].format == format)
       return &layouts[i];
   return NULL;
+}
+
+/* GStreamer 1.22's CUDA allocator aborts (g_assert_not_reached) on packed
+ * formats it does not know, xRGB among them: copy mode is limited to the
+ * ones it lays out. */
+static gboolean
+cuda_memory_takes (GstVideoFormat format)
+{
+  switch (format) {
+    case GST_VIDEO_FORMAT_BGRx:
+    case GST_VIDEO_FORMAT_BGRA:
+    case GST_VIDEO_FORMAT_RGBx:
+    case GST_VIDEO_FORMAT_RGBA:
+    case GST_VIDEO_FORMAT_NV12:
+      return TRUE;
+    default:
+      return FALSE;
+  }
 }
 
 gboolean
@@ -75,7 +96,7 @@ zc_cuda_converter_supports (GstVideoFormat in_format,
   if (find_layout (in_format) == NULL)
     return FALSE;
   if (out_format == in_format)
-    return TRUE;
+    return cuda_memory_takes (out_format);
   return out_format == GST_VIDEO_FORMAT_NV12 && ZC_HAVE_CUDA_KERNEL;
 }
 
@@ -95,8 +116,14 @@ load_kernel (ZcCudaConverter *conv, GError **error)
   return ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_pitch,
           conv->module, "zc_rgb_to_nv12_pitch"), error) &&
       ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_texture,
-          conv->module, "zc_rgb_to_nv12_texture"), error);
+          conv->module, "zc_rgb_to_nv12_texture"), error) &&
+      ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_reorder_pitch,
+          conv->module, "zc_rgb_reorder_pitch"), error) &&
+      ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_reorder_texture,
+          conv->module, "zc_rgb_reorder_texture"), error);
 #else
+  if (!conv->to_nv12)
+    return TRUE;                /* copies work without it, mostly: see process */
   g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
       "this build has no NV12 CUDA kernel (nvcc was not found at build "
       "time): rebuild with -Dnvcc=enabled, or ask for the input format");
@@ -157,6 +184,12 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
         gst_video_format_to_string (out_format));
     return NULL;
   }
+  if (!cuda_memory_takes (out_format)) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+        "GStreamer's CUDA memory cannot hold %s: ask for NV12, or for one of "
+        "BGRx, BGRA, RGBx, RGBA", gst_video_format_to_string (out_format));
+    return NULL;
+  }
 
   gst_cuda_memory_init_once ();
 
@@ -167,6 +200,7 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
   conv->r = layout->r;
   conv->g = layout->g;
   conv->b = layout->b;
+  conv->a = layout->a;
 
   gst_video_info_set_format (&conv->out_info, out_format,
       GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info));
@@ -194,7 +228,7 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
    * stream other elements of the pipeline use. */
   if (!ZC_CUDA_CHECK (zc_cuda.StreamCreate (&conv->stream,
               CU_STREAM_NON_BLOCKING), error) ||
-      (conv->to_nv12 && !load_kernel (conv, error))) {
+      !load_kernel (conv, error)) {
     gst_cuda_context_pop (NULL);
     goto failed;
   }
@@ -237,6 +271,7 @@ typedef struct
   CUarray array;
   CUtexObject texture;
   gsize pitch;
+  gint r, g, b, a;              /* byte positions in a source pixel */
 } ZcFrameSource;
 
 static gboolean
@@ -260,6 +295,10 @@ frame_source (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
       return FALSE;
     }
     fs->type = CU_MEMORYTYPE_HOST;
+    fs->r = conv->r;
+    fs->g = conv->g;
+    fs->b = conv->b;
+    fs->a = conv->a;
     fs->host = src->host_ptr + offset;
     fs->device = src->host_dev_ptr + offset;
     fs->pitch = (gsize) stride;
@@ -271,6 +310,20 @@ frame_source (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
         "the EGLImage is %ux%u, smaller than the negotiated %ux%u",
         src->frame.width, src->frame.height, width, height);
     return FALSE;
+  }
+  /* CUDA's description of the image wins over the format we were given:
+   * it is what EGL made of the fourcc, and reading by it keeps colours
+   * right whatever byte order the driver stores textures in. */
+  if (src->has_layout) {
+    fs->r = src->r;
+    fs->g = src->g;
+    fs->b = src->b;
+    fs->a = src->a;
+  } else {
+    fs->r = conv->r;
+    fs->g = conv->g;
+    fs->b = conv->b;
+    fs->a = conv->a;
   }
   if (src->frame.frameType == CU_EGL_FRAME_TYPE_ARRAY) {
     fs->type = CU_MEMORYTYPE_ARRAY;
@@ -284,11 +337,51 @@ frame_source (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
   return TRUE;
 }
 
+/* Copy mode when the source's byte order differs from the output's. */
+static gboolean
+reorder_frame (ZcCudaConverter *conv, const ZcFrameSource *fs,
+    CUdeviceptr dst, gint dst_pitch, GError **error)
+{
+  gint width = GST_VIDEO_INFO_WIDTH (&conv->in_info);
+  gint height = GST_VIDEO_INFO_HEIGHT (&conv->in_info);
+  gint src_pitch = (gint) fs->pitch;
+  gint perm[4];
+  void *pitch_args[] = { (void *) &fs->device, &src_pitch, &dst, &dst_pitch,
+    &width, &height, &perm[0], &perm[1], &perm[2], &perm[3]
+  };
+  void *texture_args[] = { (void *) &fs->texture, &dst, &dst_pitch, &width,
+    &height, &perm[0], &perm[1], &perm[2], &perm[3]
+  };
+  gboolean use_texture = fs->type == CU_MEMORYTYPE_ARRAY;
+
+  if (conv->module == NULL) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+        "the image's channel order differs from %s and this build has no "
+        "CUDA kernel to reorder it (nvcc was not found at build time): "
+        "rebuild with -Dnvcc=enabled",
+        gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&conv->in_info)));
+    return FALSE;
+  }
+  perm[conv->r] = fs->r;
+  perm[conv->g] = fs->g;
+  perm[conv->b] = fs->b;
+  perm[conv->a] = fs->a;
+  return ZC_CUDA_CHECK (zc_cuda.LaunchKernel (use_texture ?
+          conv->fn_reorder_texture : conv->fn_reorder_pitch,
+          (width + BLOCK_W - 1) / BLOCK_W, (height + BLOCK_H - 1) / BLOCK_H, 1,
+          BLOCK_W, BLOCK_H, 1, 0, conv->stream,
+          use_texture ? texture_args : pitch_args, NULL), error);
+}
+
 static gboolean
 copy_frame (ZcCudaConverter *conv, const ZcFrameSource *fs,
     CUdeviceptr dst, gsize dst_pitch, GError **error)
 {
   CUDA_MEMCPY2D cp = { 0, };
+
+  if (fs->r != conv->r || fs->g != conv->g || fs->b != conv->b ||
+      fs->a != conv->a)
+    return reorder_frame (conv, fs, dst, (gint) dst_pitch, error);
 
   /* From a registered host range this is a DMA; from an EGL array or
    * pitched frame it is a device-to-device copy. */
@@ -316,10 +409,12 @@ convert_frame (ZcCudaConverter *conv, const ZcFrameSource *fs,
   guint grid_x = ((width + 1) / 2 + BLOCK_W - 1) / BLOCK_W;
   guint grid_y = ((height + 1) / 2 + BLOCK_H - 1) / BLOCK_H;
   void *pitch_args[] = { (void *) &fs->device, &src_pitch, &y, &y_pitch,
-    &uv, &uv_pitch, &width, &height, &conv->r, &conv->g, &conv->b
+    &uv, &uv_pitch, &width, &height, (void *) &fs->r, (void *) &fs->g,
+    (void *) &fs->b
   };
   void *texture_args[] = { (void *) &fs->texture, &y, &y_pitch, &uv,
-    &uv_pitch, &width, &height, &conv->r, &conv->g, &conv->b
+    &uv_pitch, &width, &height, (void *) &fs->r, (void *) &fs->g,
+    (void *) &fs->b
   };
   gboolean use_texture = fs->type == CU_MEMORYTYPE_ARRAY;
 

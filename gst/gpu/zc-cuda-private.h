@@ -31,6 +31,11 @@ struct _ZcCudaReg
   CUgraphicsResource resource;
   CUeglFrame frame;
   CUtexObject texture;
+  /* Byte positions of R, G, B, A in a texel, from frame.eglColorFormat;
+   * has_layout is FALSE when CUDA's colour format is not a 4-channel RGB
+   * one we know (then the converter's input format is trusted). */
+  gboolean has_layout;
+  gint r, g, b, a;
 };
 
 G_END_DECLS

@@ -131,6 +131,35 @@ make_texture (ZcCudaReg *reg, GError **error)
           NULL), error);
 }
 
+/* cudaEGL.h names these colour formats by channel order in a 32-bit word
+ * and documents their byte order, which is the reverse: ARGB is B, G, R, A
+ * in memory.  It follows the fourcc EGL imported the DMA-BUF with. */
+static void
+set_layout (ZcCudaReg *reg)
+{
+  static const struct
+  {
+    CUeglColorFormat format;
+    gint r, g, b, a;
+  } layouts[] = {
+    {.format = CU_EGL_COLOR_FORMAT_ARGB,.r = 2,.g = 1,.b = 0,.a = 3},
+    {.format = CU_EGL_COLOR_FORMAT_RGBA,.r = 3,.g = 2,.b = 1,.a = 0},
+    {.format = CU_EGL_COLOR_FORMAT_ABGR,.r = 0,.g = 1,.b = 2,.a = 3},
+    {.format = CU_EGL_COLOR_FORMAT_BGRA,.r = 1,.g = 2,.b = 3,.a = 0},
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (layouts); i++) {
+    if (layouts[i].format == reg->frame.eglColorFormat) {
+      reg->has_layout = TRUE;
+      reg->r = layouts[i].r;
+      reg->g = layouts[i].g;
+      reg->b = layouts[i].b;
+      reg->a = layouts[i].a;
+      return;
+    }
+  }
+}
+
 ZcCudaReg *
 zc_cuda_reg_egl_image (GstCudaContext *ctx, gpointer egl_image,
     GError **error)
@@ -177,12 +206,14 @@ zc_cuda_reg_egl_image (GstCudaContext *ctx, gpointer egl_image,
       !make_texture (reg, error))
     goto failed_pop;
   gst_cuda_context_pop (NULL);
+  set_layout (reg);
 
   GST_DEBUG ("registered EGLImage %p: %s frame %ux%u, pitch %u, EGL colour "
-      "format %d", egl_image,
+      "format 0x%x (bytes R %d G %d B %d%s)", egl_image,
       reg->frame.frameType == CU_EGL_FRAME_TYPE_ARRAY ? "array" : "pitch",
       reg->frame.width, reg->frame.height, reg->frame.pitch,
-      (gint) reg->frame.eglColorFormat);
+      (guint) reg->frame.eglColorFormat, reg->r, reg->g, reg->b,
+      reg->has_layout ? "" : ": unknown, the input format decides");
   return reg;
 
 failed_pop:

@@ -61,15 +61,20 @@ void zc_cuda_reg_free (ZcCudaReg *reg);   /* NULL ok */
 typedef struct _ZcCudaConverter ZcCudaConverter;
 
 /* Whether zc_cuda_converter_new() takes this pair: out_format is NV12 (needs
- * the kernel) or in_format itself (a plain 2D copy); in_format is one of
- * BGRx BGRA RGBx RGBA xRGB ARGB. */
+ * the kernel) or in_format itself (a plain 2D copy; BGRx BGRA RGBx RGBA
+ * only, the packed formats GStreamer 1.22's CUDA memory can hold); in_format
+ * is one of BGRx BGRA RGBx RGBA xRGB ARGB. */
 gboolean zc_cuda_converter_supports (GstVideoFormat in_format,
     GstVideoFormat out_format);
 
 /* in_info: the PipeWire buffer's format and size (its stride is ignored: the
  * stride comes with each frame).  Owns a GstCudaBufferPool with caps
  * video/x-raw(memory:CUDAMemory) of out_format at the input's size and
- * framerate.  NV12 is BT.709 limited range, chroma averaged over 2x2. */
+ * framerate.  NV12 is BT.709 limited range, chroma averaged over 2x2.
+ * For an EGL image, the byte order CUDA reports for it (eglColorFormat,
+ * which follows the fourcc EGL imported) decides how its colours are read;
+ * in_info's format is used where CUDA does not say, and is always the
+ * output's byte order in copy mode (reordered on the GPU if they differ). */
 ZcCudaConverter *zc_cuda_converter_new (GstCudaContext *ctx,
     const GstVideoInfo *in_info, GstVideoFormat out_format, GError **error);
 

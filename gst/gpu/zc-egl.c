@@ -221,7 +221,10 @@ zc_egl_new (const gchar *render_node, GError **error)
   client_ext = egl.QueryString (EGL_NO_DISPLAY, EGL_EXTENSIONS);
   if (client_ext == NULL || egl.QueryDevicesEXT == NULL ||
       egl.QueryDeviceStringEXT == NULL || egl.GetPlatformDisplayEXT == NULL ||
-      !has_extension (client_ext, "EGL_EXT_device_enumeration") ||
+      /* EGL_EXT_device_base is enumeration + query in one (NVIDIA lists
+       * only that name). */
+      !(has_extension (client_ext, "EGL_EXT_device_enumeration") ||
+          has_extension (client_ext, "EGL_EXT_device_base")) ||
       !has_extension (client_ext, "EGL_EXT_platform_device")) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "EGL lacks EGL_EXT_device_enumeration or EGL_EXT_platform_device "
@@ -251,6 +254,8 @@ zc_egl_new (const gchar *render_node, GError **error)
   }
 
   display_ext = egl.QueryString (self->display, EGL_EXTENSIONS);
+  GST_DEBUG ("display extensions of EGL device %s: %s", self->name,
+      GST_STR_NULL (display_ext));
   if (!has_extension (display_ext, "EGL_EXT_image_dma_buf_import") ||
       egl.CreateImageKHR == NULL || egl.DestroyImageKHR == NULL) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,

@@ -55,7 +55,7 @@ cat "$out/machine.txt"
 failed=0
 : > "$out/summary.txt"
 for t in test-modifiers test-gpu-memfd test-gpu-egl; do
-  GST_DEBUG='zccuda*:5,zcegl:5,*:2' timeout 120 "$build/tests/gpu/$t" \
+  GST_DEBUG='*:2,zccuda*:5,zcegl:5' timeout 120 "$build/tests/gpu/$t" \
     > "$out/$t.log" 2>&1
   rc=$?
   case $rc in

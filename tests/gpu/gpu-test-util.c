@@ -139,8 +139,13 @@ zc_test_check_copy (GstBuffer *buf, GstCaps *caps, const guint8 *expected,
 
     for (gint x = 0; x < GST_VIDEO_INFO_WIDTH (&info) * 4 && ok; x++) {
       if (got[x] != want[x]) {
+        gint px = x / 4 * 4;
+
         *why = g_strdup_printf ("byte %d of pixel (%d,%d) is 0x%02x, want "
-            "0x%02x", x % 4, x / 4, y, got[x], want[x]);
+            "0x%02x (pixel %02x %02x %02x %02x, want %02x %02x %02x %02x)",
+            x % 4, x / 4, y, got[x], want[x], got[px], got[px + 1],
+            got[px + 2], got[px + 3], want[px], want[px + 1], want[px + 2],
+            want[px + 3]);
         ok = FALSE;
       }
     }
@@ -184,22 +189,12 @@ zc_test_gl_image_new (ZcEgl *egl, const guint8 *rgba_bytes, gint width,
 
   glGenTextures (1, &img->texture);
   glBindTexture (GL_TEXTURE_2D, img->texture);
-  glPixelStorei (GL_UNPACK_ALIGNMENT, 4);
-  glTexImage2D (GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA,
-      GL_UNSIGNED_BYTE, rgba_bytes);
   /* A texture without mipmaps must not use a mipmapping filter, or it is
    * incomplete and EGL refuses to make an image of it. */
   glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
   glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  gl_err = glGetError ();
-  /* CUDA reads the texture through another API: GL must be done with it. */
-  glFinish ();
-  if (gl_err != GL_NO_ERROR) {
-    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-        "uploading the %dx%d test texture failed: GL error 0x%x", width,
-        height, gl_err);
-    goto failed;
-  }
+  glTexImage2D (GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA,
+      GL_UNSIGNED_BYTE, rgba_bytes);
 
   img->image = create_image (img->display, img->context,
       EGL_GL_TEXTURE_2D_KHR, (EGLClientBuffer) (guintptr) img->texture, NULL);
@@ -207,6 +202,23 @@ zc_test_gl_image_new (ZcEgl *egl, const guint8 *rgba_bytes, gint width,
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
         "eglCreateImageKHR(EGL_GL_TEXTURE_2D_KHR) failed: %s",
         zc_egl_error_name (eglGetError ()));
+    goto failed;
+  }
+
+  /* The pixels go in again once the image exists: a driver may move the
+   * texture's storage to make it shareable and leave the old content
+   * behind (on the H100 the image read back all zeros with one upload
+   * made before eglCreateImageKHR). */
+  glPixelStorei (GL_UNPACK_ALIGNMENT, 4);
+  glTexSubImage2D (GL_TEXTURE_2D, 0, 0, 0, width, height, GL_RGBA,
+      GL_UNSIGNED_BYTE, rgba_bytes);
+  gl_err = glGetError ();
+  /* CUDA reads the image through another API: GL must be done with it. */
+  glFinish ();
+  if (gl_err != GL_NO_ERROR) {
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+        "uploading the %dx%d test texture failed: GL error 0x%x", width,
+        height, gl_err);
     goto failed;
   }
   return img;

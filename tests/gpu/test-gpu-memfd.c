@@ -205,9 +205,17 @@ test_bad_input (void)
   g_test_message ("double registration: %s", error->message);
   g_clear_error (&error);
 
-  /* A conversion the converter does not do. */
+  /* Conversions the converter does not do, or GStreamer's CUDA memory
+   * cannot hold (it would abort the process, not fail). */
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_BGRx, W, H);
   g_assert_null (zc_cuda_converter_new (ctx, &info, GST_VIDEO_FORMAT_I420,
+          &error));
+  g_assert_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED);
+  g_clear_error (&error);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_xRGB, W, H);
+  g_assert_false (zc_cuda_converter_supports (GST_VIDEO_FORMAT_xRGB,
+          GST_VIDEO_FORMAT_xRGB));
+  g_assert_null (zc_cuda_converter_new (ctx, &info, GST_VIDEO_FORMAT_xRGB,
           &error));
   g_assert_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED);
   g_clear_error (&error);
