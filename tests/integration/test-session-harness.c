@@ -144,6 +144,57 @@ read_view (Wrapper *w)
   return fields;
 }
 
+/* Gone, or a zombie: an orphan is reaped by whoever is pid 1, which in a
+ * container may never do it. */
+static gboolean
+pid_gone (pid_t pid)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree gchar *stat = NULL;
+  const gchar *state;
+
+  if (kill (pid, 0) < 0 && errno == ESRCH)
+    return TRUE;
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return TRUE;
+  /* "pid (comm) S ...": the state follows the last ')'. */
+  state = strrchr (stat, ')');
+  return state && state[1] == ' ' && state[2] == 'Z';
+}
+
+static gboolean
+all_pids_gone (gpointer data)
+{
+  g_auto (GStrv) list = g_strsplit (data, " ", -1);
+
+  for (gchar **p = list; *p; p++)
+    if (!pid_gone ((pid_t) g_ascii_strtoll (*p, NULL, 10)))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+remove_tree (const gchar *path)
+{
+  g_autoptr (GFile) dir = g_file_new_for_path (path);
+  g_autoptr (GFileEnumerator) children = g_file_enumerate_children (dir,
+      G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE,
+      G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  GFileInfo *info;
+
+  while (children &&
+      (info = g_file_enumerator_next_file (children, NULL, NULL))) {
+    g_autofree gchar *child = g_build_filename (path,
+        g_file_info_get_name (info), NULL);
+    if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+      remove_tree (child);
+    else
+      g_unlink (child);
+    g_object_unref (info);
+  }
+  g_rmdir (path);
+}
+
 static void
 assert_all_gone (const gchar *pids, const gchar *runtime_dir)
 {
@@ -155,7 +206,7 @@ assert_all_gone (const gchar *pids, const gchar *runtime_dir)
     g_autofree gchar *cmdline = NULL;
 
     g_assert_cmpint (pid, >, 0);
-    if (kill (pid, 0) == 0 || errno != ESRCH) {
+    if (!pid_gone (pid)) {
       g_file_get_contents (path, &cmdline, NULL, NULL);
       g_error ("session process %d (%s) is still there after zc-run-session "
           "exited", pid, cmdline ? cmdline : "?");
@@ -261,6 +312,37 @@ test_sigterm (void)
 }
 
 static void
+test_sigkill (void)
+{
+  /* The command's own pid ($$, kept by exec) joins the daemons' list. */
+  const gchar *args[] = { "--mutter", "320x240", "--", "sh", "-c",
+    "ZC_SESSION_PIDS=\"$ZC_SESSION_PIDS $$\"; " RECORD_VIEW
+        "; exec sleep 600", NULL
+  };
+  Wrapper w = { 0, };
+  g_auto (GStrv) view = NULL, pids = NULL;
+
+  /* zc-run-session has no chance to clean up: the kernel's parent-death
+   * signal must take every child down with it. */
+  wrapper_start (&w, args);
+  if (!wait_for (out_file_written, &w, FILE_TIMEOUT_US))
+    g_error ("the command did not start within %d s",
+        (int) (FILE_TIMEOUT_US / G_USEC_PER_SEC));
+  view = read_view (&w);
+  pids = g_strsplit (view[0], " ", -1);
+  /* dbus, pipewire, wireplumber, mutter and the command */
+  g_assert_cmpuint (g_strv_length (pids), ==, 5);
+  g_subprocess_force_exit (w.proc);
+  g_assert_cmpint (wrapper_finish (&w, EXIT_TIMEOUT_US), ==, 128 + SIGKILL);
+  if (!wait_for (all_pids_gone, view[0], EXIT_TIMEOUT_US))
+    g_error ("session processes survived a SIGKILLed zc-run-session: %s",
+        view[0]);
+  /* Nobody was left to remove the runtime dir: that is ours to do. */
+  remove_tree (view[1]);
+  wrapper_clear (&w);
+}
+
+static void
 test_bad_usage (void)
 {
   const gchar *bad[][6] = {
@@ -312,6 +394,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/harness/exit-status", test_exit_status);
   g_test_add_func ("/harness/timeout", test_timeout);
   g_test_add_func ("/harness/sigterm", test_sigterm);
+  g_test_add_func ("/harness/sigkill", test_sigkill);
   g_test_add_func ("/harness/bad-usage", test_bad_usage);
   g_test_add_func ("/harness/missing-program", test_missing_program);
   return g_test_run ();
