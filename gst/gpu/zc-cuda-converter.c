@@ -106,9 +106,9 @@ load_kernel (ZcCudaConverter *conv, GError **error)
 #if ZC_HAVE_CUDA_KERNEL
   if (!ZC_CUDA_CHECK (zc_cuda.ModuleLoadData (&conv->module,
               zc_convert_fatbin), error)) {
-    g_prefix_error (error, "cannot load the NV12 CUDA kernel (%"
-        G_GSIZE_FORMAT " bytes, built for sm_70..sm_90 plus PTX; the "
-        "driver may be older than the nvcc that built it): ",
+    g_prefix_error (error, "cannot load the CUDA kernels (%" G_GSIZE_FORMAT
+        " bytes, native code for Volta/Turing..Hopper plus PTX; the driver "
+        "may be older than the nvcc that built them): ",
         (gsize) zc_convert_fatbin_len);
     conv->module = NULL;
     return FALSE;

@@ -45,7 +45,7 @@ export PATH=$prefix/usr/bin:$PATH
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
   echo "EGL vendor file: ${vendor:-none found}"
   echo "kernel: $(uname -r)"
-  for t in tests/gpu/test-modifiers tests/gpu/test-gpu-memfd tests/gpu/test-gpu-egl bench/gpu/zc-gpu-bench; do
+  for t in tests/gpu/test-modifiers tests/gpu/test-gpu-loaders tests/gpu/test-gpu-memfd tests/gpu/test-gpu-egl bench/gpu/zc-gpu-bench; do
     missing=$(ldd "$build/$t" | grep 'not found')
     echo "$t: ${missing:-all libraries found}"
   done
@@ -54,7 +54,7 @@ cat "$out/machine.txt"
 
 failed=0
 : > "$out/summary.txt"
-for t in test-modifiers test-gpu-memfd test-gpu-egl; do
+for t in test-modifiers test-gpu-loaders test-gpu-memfd test-gpu-egl; do
   GST_DEBUG='*:2,zccuda*:5,zcegl:5' timeout 120 "$build/tests/gpu/$t" \
     > "$out/$t.log" 2>&1
   rc=$?
