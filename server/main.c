@@ -11,6 +11,7 @@
 
 #include "zc-config.h"
 #include "zc-http.h"
+#include "zc-node-watch.h"
 #include "zc-pipeline.h"
 #include "zc-server-error.h"
 #include "zc-source.h"
@@ -287,6 +288,17 @@ on_source_closed (ZcSource *source, gpointer data)
 }
 
 static void
+on_node_gone (guint32 node_id, gpointer data)
+{
+  App *app = data;
+
+  g_printerr ("zerocast: PipeWire node %u went away (its producer stopped "
+      "or the screencast ended); exiting\n", node_id);
+  app->exit_code = EXIT_RUNTIME;
+  g_main_loop_quit (app->loop);
+}
+
+static void
 request_keyframe (gpointer data)
 {
   App *app = data;
@@ -303,6 +315,7 @@ main (int argc, char **argv)
   g_autoptr (ZcSource) source = NULL;
   g_autoptr (ZcFanout) fanout = NULL;
   g_autoptr (ZcHttp) http = NULL;
+  g_autoptr (ZcNodeWatch) node_watch = NULL;
   g_autofree gchar *web_dir = NULL;
   ZcSourceOptions source_opts = { 0 };
   ZcPipelineConfig config = { 0 };
@@ -342,8 +355,8 @@ main (int argc, char **argv)
   source = zc_source_open (&source_opts, &error);
   if (source == NULL) {
     g_printerr ("zerocast: %s\n", error->message);
-    return error->code == ZC_SERVER_ERROR_INVALID_ARGS ? EXIT_USAGE :
-        EXIT_SOURCE;
+    return g_error_matches (error, ZC_SERVER_ERROR,
+        ZC_SERVER_ERROR_INVALID_ARGS) ? EXIT_USAGE : EXIT_SOURCE;
   }
   g_print ("zerocast: source: %s\n", zc_source_describe (source));
 
@@ -351,6 +364,18 @@ main (int argc, char **argv)
   app.loop = g_main_loop_new (NULL, FALSE);
   app.exit_code = EXIT_STOPPED;
   zc_source_set_closed_func (source, on_source_closed, &app);
+  /* Mutter sources report their end through the session; a bare node or
+   * the portal's only through the PipeWire registry. */
+  if (source_opts.kind == ZC_SOURCE_NODE ||
+      source_opts.kind == ZC_SOURCE_PORTAL) {
+    node_watch = zc_node_watch_new (zc_source_get_node_id (source),
+        zc_source_get_pipewire_fd (source), on_node_gone, &app, &error);
+    if (node_watch == NULL) {
+      g_printerr ("zerocast: %s\n", error->message);
+      app.exit_code = EXIT_SOURCE;
+      goto out;
+    }
+  }
 
   zc_fanout_limits_init_default (&limits);
   fanout = zc_fanout_new (&limits, request_keyframe, &app);
@@ -364,8 +389,8 @@ main (int argc, char **argv)
   http = zc_http_new (&http_opts, fanout, &error);
   if (http == NULL) {
     g_printerr ("zerocast: %s\n", error->message);
-    app.exit_code = error->code == ZC_SERVER_ERROR_INVALID_ARGS ?
-        EXIT_USAGE : EXIT_HTTP;
+    app.exit_code = g_error_matches (error, ZC_SERVER_ERROR,
+        ZC_SERVER_ERROR_INVALID_ARGS) ? EXIT_USAGE : EXIT_HTTP;
     goto out;
   }
 
@@ -391,6 +416,7 @@ out:
    * desktop session and the processes --headless started. */
   g_clear_pointer (&http, zc_http_free);
   g_clear_pointer (&app.pipeline, zc_pipeline_free);
+  g_clear_pointer (&node_watch, zc_node_watch_free);
   g_clear_pointer (&source, zc_source_close);
   g_clear_pointer (&app.loop, g_main_loop_unref);
   return app.exit_code;

@@ -1,0 +1,56 @@
+// Video mode fallback with a real PipeWire producer (run under
+// zc-run-session): without the zerocopy plugin, `auto` falls back from
+// zerocopy to native to shm, logging why each failed; when the producer
+// goes away at run time the server says so and exits 1.
+// SPDX-License-Identifier: LGPL-2.1-or-later
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run, check, buildRoot, startServer, waitStreaming, waitFor, metrics,
+  skip } from '../e2e/lib.mjs';
+
+run('fallback', async () => {
+  if (!process.env.ZC_SESSION_PIDS) skip('run me under zc-run-session');
+  const producer = spawn(join(buildRoot(), 'tests', 'producer', 'zc-test-producer'),
+    ['--fps', '30'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let pout = '';
+  let pexit = null;
+  producer.stdout.on('data', (d) => { pout += d; });
+  producer.on('exit', (c) => { pexit = c; });
+  try {
+    const m = await waitFor('the producer', () => /READY (\d+)/.exec(pout), 15000);
+    const empty = mkdtempSync(join(tmpdir(), 'zc-noplugins-'));
+    let server;
+    try {
+      server = await startServer(['--node-id', m[1], '--listen', '127.0.0.1:0',
+        '--video-mode', 'auto'], {
+        // No zerocopy plugin, and a registry that never saw one.
+        env: { GST_PLUGIN_PATH: empty, GST_REGISTRY: join(empty, 'registry.bin') },
+      });
+      await waitStreaming(server);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    const out = server.output();
+    check(/video mode zerocopy with encoder \S+ failed: element pipewirezerocopysrc is not installed/.test(out),
+      'zerocopy failed with its reason logged');
+    check(/video mode native with encoder \S+ failed: \S/.test(out),
+      'native failed with its reason logged');
+    check(/streaming with video mode shm/.test(out), 'shm took over');
+    const mm = await waitFor('frames', async () => {
+      const x = await metrics(server);
+      return x.zerocast_frames_encoded_total > 10 ? x : null;
+    }, 15000);
+    check(mm.zerocast_frames_encoded_total > 10, 'shm mode encodes frames');
+
+    producer.stdin.write('quit\n');
+    const exit = await waitFor('zerocast to exit after its node went away',
+      () => server.exited(), 30000);
+    check(exit.code === 1, `exit code ${exit.code} when the node goes away`);
+    check(/PipeWire node \d+ went away/.test(server.output()),
+      'the reason is printed');
+  } finally {
+    if (pexit === null) producer.kill('SIGTERM');
+  }
+});
