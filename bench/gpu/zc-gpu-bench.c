@@ -94,6 +94,17 @@ step_register_process (gpointer data)
   s->reg = NULL;
 }
 
+static void
+step_register_only (gpointer data)
+{
+  ProcessStep *s = data;
+  GError *error = NULL;
+  ZcCudaReg *reg = zc_cuda_reg_egl_image (ctx, s->image, &error);
+
+  check (reg != NULL, error);
+  zc_cuda_reg_free (reg);
+}
+
 typedef struct
 {
   const guint8 *src;
@@ -182,6 +193,8 @@ bench_egl (gint w, gint h)
   s.image = zc_test_gl_image_get_image (img);
 
   s.conv = copy;
+  row (w, h, "cuGraphicsEGLRegisterImage + frame query + unregister alone",
+      time_step (step_register_only, &s));
   row (w, h, "EGLImage -> CUDA copy, registered per frame",
       time_step (step_register_process, &s));
   s.reg = zc_cuda_reg_egl_image (ctx, s.image, &error);
