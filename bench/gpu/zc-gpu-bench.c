@@ -41,12 +41,15 @@ time_step (StepFunc func, gpointer data)
   return (g_get_monotonic_time () - start) / 1000.0 / iterations;
 }
 
+/* ms < 0: a step that moves no pixels (no bandwidth column). */
 static void
 row (gint w, gint h, const gchar *step, gdouble ms)
 {
-  gdouble gbs = (gdouble) w * h * 4 / (ms / 1000.0) / 1e9;
-
-  g_print ("| %dx%d | %s | %.3f | %.1f |\n", w, h, step, ms, gbs);
+  if (ms < 0)
+    g_print ("| %dx%d | %s | %.3f | - |\n", w, h, step, -ms);
+  else
+    g_print ("| %dx%d | %s | %.3f | %.1f |\n", w, h, step, ms,
+        (gdouble) w * h * 4 / (ms / 1000.0) / 1e9);
 }
 
 static void
@@ -144,13 +147,13 @@ step_cpu_copy_upload (gpointer data)
 /* ---- one resolution ---- */
 
 static ZcCudaConverter *
-make_converter (gint w, gint h, GstVideoFormat out)
+make_converter (gint w, gint h, GstVideoFormat in, GstVideoFormat out)
 {
   GstVideoInfo info;
   GError *error = NULL;
   ZcCudaConverter *conv;
 
-  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_BGRx, w, h);
+  gst_video_info_set_format (&info, in, w, h);
   conv = zc_cuda_converter_new (ctx, &info, out, &error);
   check (conv != NULL, error);
   return conv;
@@ -181,26 +184,40 @@ bench_egl (gint w, gint h)
 {
   guint8 *pixels = g_malloc ((gsize) w * h * 4);
   ZcTestGlImage *img;
-  ZcCudaConverter *copy = make_converter (w, h, GST_VIDEO_FORMAT_BGRx);
+  /* A GL_RGBA texture reaches CUDA in RGBA byte order (eglColorFormat
+   * ABGR on NVIDIA): asking for RGBx is a plain cuMemcpy2D, as an imported
+   * XR24 DMA-BUF asked for as BGRx would be; asking for BGRx takes the
+   * reorder kernel. */
+  ZcCudaConverter *copy = make_converter (w, h, GST_VIDEO_FORMAT_RGBx,
+      GST_VIDEO_FORMAT_RGBx);
+  ZcCudaConverter *reorder = zc_cuda_have_kernel () ?
+      make_converter (w, h, GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRx) :
+      NULL;
   ZcCudaConverter *nv12 = zc_cuda_have_kernel () ?
-      make_converter (w, h, GST_VIDEO_FORMAT_NV12) : NULL;
+      make_converter (w, h, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_NV12) :
+      NULL;
   ProcessStep s = { 0, };
   GError *error = NULL;
 
-  zc_test_fill_quadrants (pixels, w, h, w * 4, GST_VIDEO_FORMAT_BGRx, 0);
+  zc_test_fill_quadrants (pixels, w, h, w * 4, GST_VIDEO_FORMAT_RGBx, 0);
   img = zc_test_gl_image_new (egl, pixels, w, h, &error);
   check (img != NULL, error);
   s.image = zc_test_gl_image_get_image (img);
 
   s.conv = copy;
   row (w, h, "cuGraphicsEGLRegisterImage + frame query + unregister alone",
-      time_step (step_register_only, &s));
+      -time_step (step_register_only, &s));
   row (w, h, "EGLImage -> CUDA copy, registered per frame",
       time_step (step_register_process, &s));
   s.reg = zc_cuda_reg_egl_image (ctx, s.image, &error);
   check (s.reg != NULL, error);
   row (w, h, "EGLImage -> CUDA copy, registration cached",
       time_step (step_process, &s));
+  if (reorder) {
+    s.conv = reorder;
+    row (w, h, "EGLImage -> CUDA, RGBA->BGRx reorder kernel, cached",
+        time_step (step_process, &s));
+  }
   if (nv12) {
     s.conv = nv12;
     row (w, h, "EGLImage -> NV12, fused kernel (texture read)",
@@ -208,6 +225,7 @@ bench_egl (gint w, gint h)
   }
   zc_cuda_reg_free (s.reg);
   zc_cuda_converter_free (nv12);
+  zc_cuda_converter_free (reorder);
   zc_cuda_converter_free (copy);
   zc_test_gl_image_free (img);
   g_free (pixels);
@@ -219,9 +237,11 @@ bench_memfd (gint w, gint h)
   gsize size = (gsize) w * h * 4;
   guint8 *rw, *ro = map_memfd (size, &rw);
   guint8 *rw2, *ro2 = map_memfd (size, &rw2);
-  ZcCudaConverter *copy = make_converter (w, h, GST_VIDEO_FORMAT_BGRx);
+  ZcCudaConverter *copy = make_converter (w, h, GST_VIDEO_FORMAT_BGRx,
+      GST_VIDEO_FORMAT_BGRx);
   ZcCudaConverter *nv12 = zc_cuda_have_kernel () ?
-      make_converter (w, h, GST_VIDEO_FORMAT_NV12) : NULL;
+      make_converter (w, h, GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_NV12) :
+      NULL;
   ProcessStep s = {.offset = 0,.stride = w * 4 };
   UploadStep u = {.size = size };
   GError *error = NULL;
@@ -324,7 +344,7 @@ main (int argc, char **argv)
   }
 
   g_print ("CUDA device 0: %s, CUDA driver API %d.%d, %d iterations per "
-      "step, BGRx input\n\n", name, driver / 1000, (driver % 1000) / 10,
+      "step, 32-bit RGB input\n\n", name, driver / 1000, (driver % 1000) / 10,
       iterations);
   g_print ("| size | step | ms/frame | GB/s of BGRx |\n|---|---|---|---|\n");
   for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++) {
