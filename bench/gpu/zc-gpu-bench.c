@@ -346,7 +346,7 @@ main (int argc, char **argv)
   g_print ("CUDA device 0: %s, CUDA driver API %d.%d, %d iterations per "
       "step, 32-bit RGB input\n\n", name, driver / 1000, (driver % 1000) / 10,
       iterations);
-  g_print ("| size | step | ms/frame | GB/s of BGRx |\n|---|---|---|---|\n");
+  g_print ("| size | step | ms/frame | GB/s (frame bytes / time) |\n|---|---|---|---|\n");
   for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++) {
     if (egl)
       bench_egl (sizes[i][0], sizes[i][1]);
