@@ -22,9 +22,22 @@
 
 #include "gstpipewirezerocopysrc.h"
 
+#include "zc-cuda-output.h"
 #include "zc-error.h"
 #include "zc-format.h"
+#include "zc-modifiers.h"
 #include "zc-stream.h"
+
+#if ZC_HAVE_EGL
+#include "zc-egl.h"
+#endif
+#if ZC_HAVE_CUDA
+#include <gst/cuda/gstcudacontext.h>
+#include <gst/cuda/gstcudautils.h>
+#endif
+#if ZC_HAVE_GST_1_24
+#include <gst/video/video-info-dma.h>
+#endif
 
 GST_DEBUG_CATEGORY_STATIC (gst_pipewire_zerocopy_src_debug);
 #define GST_CAT_DEFAULT gst_pipewire_zerocopy_src_debug
@@ -58,9 +71,20 @@ enum
 
 #define ZC_RAW_FORMATS "{ BGRx, BGRA, RGBx, RGBA, xRGB, ARGB }"
 
+#define ZC_CUDA_CAPS GST_VIDEO_CAPS_MAKE_WITH_FEATURES ("memory:CUDAMemory", \
+    "{ NV12, BGRx, BGRA, RGBx, RGBA, xRGB, ARGB }")
+#if ZC_HAVE_GST_1_24
+#define ZC_DMABUF_CAPS GST_VIDEO_CAPS_MAKE_WITH_FEATURES ("memory:DMABuf", \
+    "DMA_DRM")
+#else
+#define ZC_DMABUF_CAPS GST_VIDEO_CAPS_MAKE_WITH_FEATURES ("memory:DMABuf", \
+    ZC_RAW_FORMATS)
+#endif
+
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (ZC_RAW_FORMATS)));
+    GST_STATIC_CAPS (ZC_CUDA_CAPS ";" ZC_DMABUF_CAPS ";"
+        GST_VIDEO_CAPS_MAKE (ZC_RAW_FORMATS)));
 
 struct _GstPipewireZerocopySrc
 {
@@ -76,6 +100,15 @@ struct _GstPipewireZerocopySrc
   gboolean resend_last;
 
   ZcStats stats;                /* atomics */
+
+  /* Decided in start(), used by the streaming thread, freed in stop(). */
+  ZcOutputMode mode;            /* never AUTO once started */
+  GstCaps *peer_caps;           /* what downstream said it takes */
+  gpointer egl;                 /* ZcEgl, for DMA-BUF modifiers and imports */
+  ZcModifiers *modifiers;       /* DMA-BUF offers */
+  ZcCudaOutput *cuda_out;
+  gpointer cuda_ctx;            /* GstCudaContext, object lock (shared with
+                                 * downstream by the context query) */
 
   /* Lock order: the PipeWire thread-loop lock, then @lock. The stream's
    * callbacks run with the loop lock held and take @lock; so code holding
@@ -99,6 +132,7 @@ struct _GstPipewireZerocopySrc
 
   /* Streaming thread only. */
   guint caps_seq;
+  GstCaps *current_caps;
   gint64 last_push_us;
   GstClockTime last_pts;
 };
@@ -132,6 +166,8 @@ zc_output_mode_get_type (void)
   return type;
 }
 
+static const gchar *mode_name (ZcOutputMode mode);
+
 /* --- callbacks from the PipeWire thread (loop lock held) */
 
 static void
@@ -145,7 +181,7 @@ on_format_changed (gpointer user_data, const GstVideoInfo * info,
   self->info = *info;
   self->modifier = modifier;
   self->format_seq = format_seq;
-  self->memory_type = "system";
+  self->memory_type = mode_name (self->mode);
   /* Nothing of the old size may be pushed after the new caps: no stale
    * keepalive copy, no frame that was waiting. */
   stale_pending = g_steal_pointer (&self->pending);
@@ -226,26 +262,240 @@ post_error (GstPipewireZerocopySrc * self, const GError * error)
 
 /* --- start / stop */
 
-static gboolean
-resolve_output_mode (GstPipewireZerocopySrc * self, GError ** error)
+static void
+release_outputs (GstPipewireZerocopySrc * self)
 {
-  switch (self->output_mode) {
-    case ZC_OUTPUT_MODE_CUDA:
-      g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
-          "output-mode=cuda is not available: this build of "
-          "pipewirezerocopysrc has no CUDA output. Use output-mode=system.");
-      return FALSE;
-    case ZC_OUTPUT_MODE_DMABUF:
-      g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
-          "output-mode=dmabuf is not available: this build of "
-          "pipewirezerocopysrc has no DMA-BUF output. Use output-mode=system.");
-      return FALSE;
-    case ZC_OUTPUT_MODE_AUTO:
-      GST_INFO_OBJECT (self, "output-mode=auto chose system memory");
+  g_clear_pointer (&self->cuda_out, zc_cuda_output_free);
+  g_clear_pointer (&self->modifiers, zc_modifiers_free);
+#if ZC_HAVE_EGL
+  g_clear_pointer (&self->egl, zc_egl_free);
+#endif
+  gst_clear_caps (&self->peer_caps);
+}
+
+static const gchar *
+mode_name (ZcOutputMode mode)
+{
+  return mode == ZC_OUTPUT_MODE_CUDA ? "cuda" :
+      mode == ZC_OUTPUT_MODE_DMABUF ? "dmabuf" : "system";
+}
+
+/* Does downstream name this memory explicitly? ANY (a fakesink, an appsink
+ * without caps) does not count: system memory is what such a sink expects. */
+static gboolean
+peer_takes_feature (GstCaps * peer, const gchar * feature)
+{
+  if (peer == NULL || gst_caps_is_any (peer))
+    return FALSE;
+  for (guint i = 0; i < gst_caps_get_size (peer); i++) {
+    GstCapsFeatures *f = gst_caps_get_features (peer, i);
+    if (f && gst_caps_features_contains (f, feature))
       return TRUE;
+  }
+  return FALSE;
+}
+
+/* EGL on render-node, for the modifiers it can import. Its absence (no
+ * /dev/dri, no libEGL) only means no DMA-BUF is offered. */
+static void
+open_egl (GstPipewireZerocopySrc * self, const gchar * render_node)
+{
+#if ZC_HAVE_EGL
+  GError *error = NULL;
+
+  self->egl = zc_egl_new (render_node, &error);
+  if (self->egl == NULL) {
+    GST_INFO_OBJECT (self, "no DMA-BUF import: %s", error->message);
+    g_error_free (error);
+  }
+#endif
+}
+
+/* Fills self->modifiers for @formats from EGL; with no EGL, the layouts any
+ * importer understands (linear, and implicit) when @fallback says so. */
+static void
+collect_modifiers (GstPipewireZerocopySrc * self,
+    const enum spa_video_format *formats, guint n_formats, gboolean fallback)
+{
+  self->modifiers = zc_modifiers_new ();
+  for (guint i = 0; i < n_formats; i++) {
+    const ZcFormat *fmt = zc_format_from_spa (formats[i]);
+    GArray *mods = NULL;
+
+#if ZC_HAVE_EGL
+    if (self->egl)
+      mods = zc_egl_query_modifiers (self->egl, fmt->drm);
+#endif
+    if (mods == NULL && fallback) {
+      guint64 linear = ZC_DRM_FORMAT_MOD_LINEAR;
+      mods = g_array_new (FALSE, FALSE, sizeof (guint64));
+      g_array_append_val (mods, linear);
+    }
+    if (mods) {
+      zc_modifiers_add_array (self->modifiers, fmt->drm, mods, TRUE);
+      g_array_unref (mods);
+    }
+  }
+  if (GST_LEVEL_DEBUG <= gst_debug_category_get_threshold (GST_CAT_DEFAULT)) {
+    gchar *str = zc_modifiers_to_string (self->modifiers);
+    GST_DEBUG_OBJECT (self, "DMA-BUF modifiers to offer: %s", str);
+    g_free (str);
+  }
+}
+
+static gboolean
+setup_cuda (GstPipewireZerocopySrc * self, const gchar * render_node,
+    gint device_id, GError ** error)
+{
+#if ZC_HAVE_CUDA
+  GstCudaContext *ctx = NULL;
+
+  if (!zc_cuda_output_probe (error))
+    return FALSE;
+  open_egl (self, render_node);
+#if ZC_HAVE_EGL
+  if (device_id < 0 && self->egl)
+    device_id = zc_egl_get_cuda_device (self->egl);
+#endif
+  GST_OBJECT_LOCK (self);
+  ctx = self->cuda_ctx ? gst_object_ref (self->cuda_ctx) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (ctx == NULL) {
+    /* Asks downstream (nvh264enc) and the application for a context first,
+     * so encoder and source share one. */
+    if (!gst_cuda_ensure_element_context (GST_ELEMENT (self), device_id,
+            &ctx)) {
+      g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
+          "Could not create a CUDA context on device %d", device_id);
+      return FALSE;
+    }
+    GST_OBJECT_LOCK (self);
+    if (self->cuda_ctx == NULL)
+      self->cuda_ctx = gst_object_ref (ctx);
+    GST_OBJECT_UNLOCK (self);
+  }
+  self->cuda_out = zc_cuda_output_new (ctx, self->egl);
+  gst_object_unref (ctx);
+  return TRUE;
+#else
+  return zc_cuda_output_probe (error);
+#endif
+}
+
+/* Decides the output mode from the property, what downstream takes and
+ * what works here; auto says what it chose and why. */
+static gboolean
+choose_mode (GstPipewireZerocopySrc * self, GError ** error)
+{
+  ZcOutputMode requested;
+  gchar *render_node;
+  gint device_id;
+  GError *why = NULL;
+  gboolean ok = TRUE;
+
+  GST_OBJECT_LOCK (self);
+  requested = self->output_mode;
+  render_node = g_strdup (self->render_node);
+  device_id = self->cuda_device_id;
+  GST_OBJECT_UNLOCK (self);
+
+  switch (requested) {
+    case ZC_OUTPUT_MODE_CUDA:
+      self->mode = ZC_OUTPUT_MODE_CUDA;
+      ok = setup_cuda (self, render_node, device_id, error);
+      break;
+    case ZC_OUTPUT_MODE_DMABUF:
+      self->mode = ZC_OUTPUT_MODE_DMABUF;
+      open_egl (self, render_node);
+      break;
+    case ZC_OUTPUT_MODE_SYSTEM:
+      self->mode = ZC_OUTPUT_MODE_SYSTEM;
+      break;
+    case ZC_OUTPUT_MODE_AUTO:
+    default:
+      if (!peer_takes_feature (self->peer_caps, "memory:CUDAMemory")) {
+        why = g_error_new (ZC_ERROR, ZC_ERROR_UNSUPPORTED,
+            "downstream does not take CUDA memory");
+      } else if (setup_cuda (self, render_node, device_id, &why)) {
+        self->mode = ZC_OUTPUT_MODE_CUDA;
+        GST_INFO_OBJECT (self, "output-mode=auto chose CUDA memory");
+        break;
+      }
+      if (peer_takes_feature (self->peer_caps, "memory:DMABuf")) {
+        open_egl (self, render_node);
+        if (self->egl) {
+          self->mode = ZC_OUTPUT_MODE_DMABUF;
+          GST_INFO_OBJECT (self, "output-mode=auto chose DMA-BUF (no CUDA: "
+              "%s)", why->message);
+          break;
+        }
+      }
+      self->mode = ZC_OUTPUT_MODE_SYSTEM;
+      GST_INFO_OBJECT (self, "output-mode=auto chose system memory (no CUDA: "
+          "%s; no DMA-BUF downstream or EGL)", why->message);
+      break;
+  }
+  g_clear_error (&why);
+  g_free (render_node);
+  return ok;
+}
+
+/* Caps for the frames of a newly negotiated format, in the chosen memory. */
+static GstCaps *
+caps_for_format (GstPipewireZerocopySrc * self, const GstVideoInfo * info,
+    guint64 modifier, GError ** error)
+{
+  GstCaps *caps;
+
+  switch (self->mode) {
+    case ZC_OUTPUT_MODE_CUDA:
+      return zc_cuda_output_configure (self->cuda_out, info, modifier,
+          self->peer_caps, error);
+    case ZC_OUTPUT_MODE_DMABUF:{
+#if ZC_HAVE_GST_1_24
+      GstVideoInfoDmaDrm drm;
+      const ZcFormat *fmt = zc_format_from_gst (GST_VIDEO_INFO_FORMAT (info));
+
+      gst_video_info_dma_drm_init (&drm);
+      drm.vinfo = *info;
+      drm.drm_fourcc = fmt->drm;
+      drm.drm_modifier = modifier == ZC_DRM_FORMAT_MOD_INVALID ?
+          ZC_DRM_FORMAT_MOD_LINEAR : modifier;
+      caps = gst_video_info_dma_drm_to_caps (&drm);
+#else
+      /* 1.22 caps cannot name a modifier: only linear or implicit layouts
+       * were offered in this mode. */
+      caps = gst_video_info_to_caps (info);
+      gst_caps_set_features (caps, 0,
+          gst_caps_features_new ("memory:DMABuf", NULL));
+#endif
+      return caps;
+    }
     case ZC_OUTPUT_MODE_SYSTEM:
     default:
-      return TRUE;
+      return gst_video_info_to_caps (info);
+  }
+}
+
+/* Which of our formats to offer PipeWire in the chosen mode. */
+static guint
+formats_for_mode (GstPipewireZerocopySrc * self, enum spa_video_format *out,
+    guint max_out)
+{
+  switch (self->mode) {
+    case ZC_OUTPUT_MODE_CUDA:
+      /* The GPU converts any of them to what downstream takes. */
+      return zc_format_filter_caps (NULL, NULL, out, max_out);
+    case ZC_OUTPUT_MODE_DMABUF:
+#if ZC_HAVE_GST_1_24
+      return zc_format_filter_caps (NULL, NULL, out, max_out);
+#else
+      return zc_format_filter_caps (self->peer_caps, "memory:DMABuf", out,
+          max_out);
+#endif
+    case ZC_OUTPUT_MODE_SYSTEM:
+    default:
+      return zc_format_filter_caps (self->peer_caps, NULL, out, max_out);
   }
 }
 
@@ -255,36 +505,59 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
   enum spa_video_format formats[16];
   ZcStreamConfig config = { 0 };
-  GstCaps *peer;
   GError *error = NULL;
   ZcStream *stream;
 
-  if (!resolve_output_mode (self, &error))
+  self->peer_caps = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (src), NULL);
+  if (!choose_mode (self, &error))
     goto failed;
 
   /* Offer PipeWire only what downstream can take, so a mismatch is found
    * here, with both sides named, instead of after the first frame. */
-  peer = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (src), NULL);
-  config.n_formats = zc_format_filter_caps (peer, formats,
-      G_N_ELEMENTS (formats));
+  config.n_formats = formats_for_mode (self, formats, G_N_ELEMENTS (formats));
   if (config.n_formats == 0) {
-    gchar *str = gst_caps_to_string (peer);
+    gchar *str = gst_caps_to_string (self->peer_caps);
     g_set_error (&error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
         "Downstream accepts none of the formats pipewirezerocopysrc "
-        "produces (" ZC_RAW_FORMATS " in system memory); it accepts %s. "
-        "Put videoconvert after the source.", str);
+        "produces in %s memory (" ZC_RAW_FORMATS "); it accepts %s. "
+        "Put videoconvert after the source.", mode_name (self->mode), str);
     g_free (str);
-  }
-  gst_caps_unref (peer);
-  if (error)
     goto failed;
+  }
+
+  switch (self->mode) {
+    case ZC_OUTPUT_MODE_CUDA:
+      /* DMA-BUF when EGL can import it, shared memory always. */
+      config.data_types = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr);
+      if (self->egl) {
+        collect_modifiers (self, formats, config.n_formats, FALSE);
+        if (!zc_modifiers_is_empty (self->modifiers))
+          config.data_types |= 1 << SPA_DATA_DmaBuf;
+      }
+      break;
+    case ZC_OUTPUT_MODE_DMABUF:
+      config.data_types = 1 << SPA_DATA_DmaBuf;
+#if !ZC_HAVE_GST_1_24
+      /* 1.22 caps cannot carry a modifier: offer only layouts that need
+       * none (linear, implicit). */
+#if ZC_HAVE_EGL
+      g_clear_pointer (&self->egl, zc_egl_free);
+#endif
+#endif
+      collect_modifiers (self, formats, config.n_formats, TRUE);
+      break;
+    case ZC_OUTPUT_MODE_SYSTEM:
+    default:
+      config.data_types = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr);
+      break;
+  }
 
   GST_OBJECT_LOCK (self);
   config.node_id = self->node_id;
   config.fd = self->fd;
   GST_OBJECT_UNLOCK (self);
   config.formats = formats;
-  config.data_types = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr);
+  config.modifiers = self->modifiers;
   config.stats = &self->stats;
 
   g_mutex_lock (&self->lock);
@@ -309,6 +582,7 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
 failed:
   post_error (self, error);
   g_error_free (error);
+  release_outputs (self);
   return FALSE;
 }
 
@@ -333,6 +607,11 @@ gst_pipewire_zerocopy_src_stop (GstBaseSrc * src)
   g_mutex_unlock (&self->lock);
   gst_clear_buffer (&pending);
   gst_clear_buffer (&last);
+  gst_clear_caps (&self->current_caps);
+  self->caps_seq = 0;
+  /* Last: the PipeWire buffers' imports (freed with the stream and the
+   * frames above) used these. */
+  release_outputs (self);
   return TRUE;
 }
 
@@ -345,6 +624,7 @@ gst_pipewire_zerocopy_src_unlock (GstBaseSrc * src)
   self->flushing = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+  zc_cuda_output_set_flushing (self->cuda_out, TRUE);
   return TRUE;
 }
 
@@ -356,6 +636,7 @@ gst_pipewire_zerocopy_src_unlock_stop (GstBaseSrc * src)
   g_mutex_lock (&self->lock);
   self->flushing = FALSE;
   g_mutex_unlock (&self->lock);
+  zc_cuda_output_set_flushing (self->cuda_out, FALSE);
   return TRUE;
 }
 
@@ -369,10 +650,8 @@ gst_pipewire_zerocopy_src_negotiate (GstBaseSrc * src)
   GstCaps *caps = NULL;
   gboolean ok = TRUE;
 
-  g_mutex_lock (&self->lock);
-  if (self->caps_seq != 0)
-    caps = gst_video_info_to_caps (&self->info);
-  g_mutex_unlock (&self->lock);
+  if (self->current_caps)
+    caps = gst_caps_ref (self->current_caps);
   if (caps) {
     ok = gst_base_src_set_caps (src, caps);
     gst_caps_unref (caps);
@@ -385,6 +664,17 @@ gst_pipewire_zerocopy_src_query (GstBaseSrc * src, GstQuery * query)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
 
+#if ZC_HAVE_CUDA
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT) {
+    gboolean ret;
+    GST_OBJECT_LOCK (self);
+    ret = self->cuda_ctx && gst_cuda_handle_context_query (GST_ELEMENT (self),
+        query, self->cuda_ctx);
+    GST_OBJECT_UNLOCK (self);
+    if (ret)
+      return TRUE;
+  }
+#endif
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
     GstClockTime min;
 
@@ -463,101 +753,203 @@ make_keepalive (GstPipewireZerocopySrc * self, GstBuffer * last,
   return out;
 }
 
+/* What create() is to do next. */
+typedef struct
+{
+  GstBuffer *frame;             /* a new frame, or */
+  GstBuffer *last;              /* the last picture, to resend */
+  gboolean last_is_copy;
+  guint frame_seq;
+  GstVideoInfo info;            /* of frame_seq */
+  guint64 modifier;
+} ZcWork;
+
+/* Waits for a frame, a keepalive deadline, EOS, an error or a flush. */
+static GstFlowReturn
+wait_for_work (GstPipewireZerocopySrc * self, guint keepalive_ms,
+    ZcWork * work)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  GError *error = NULL;
+
+  memset (work, 0, sizeof (*work));
+  g_mutex_lock (&self->lock);
+  for (;;) {
+    gint64 due = self->last_push_us + (gint64) keepalive_ms * 1000;
+    gboolean keepalive = keepalive_ms > 0 && self->last
+        && self->last_push_us > 0;
+
+    if (self->error) {
+      error = g_error_copy (self->error);
+      ret = GST_FLOW_ERROR;
+      break;
+    }
+    if (self->flushing) {
+      ret = GST_FLOW_FLUSHING;
+      break;
+    }
+    if (self->eos_requested) {
+      /* resend-last: one more copy of the last picture, then EOS (the
+       * flag stays set, so the next call returns EOS). */
+      if (self->last && !self->eos_resent) {
+        self->eos_resent = TRUE;
+        work->last = gst_buffer_ref (self->last);
+        work->last_is_copy = self->last_is_copy;
+      } else {
+        ret = GST_FLOW_EOS;
+      }
+      break;
+    }
+    if (self->pending) {
+      work->frame = g_steal_pointer (&self->pending);
+      work->frame_seq = self->pending_seq;
+      work->info = self->info;
+      work->modifier = self->modifier;
+      break;
+    }
+    if (keepalive && g_get_monotonic_time () >= due) {
+      work->last = gst_buffer_ref (self->last);
+      work->last_is_copy = self->last_is_copy;
+      break;
+    }
+    if (keepalive)
+      g_cond_wait_until (&self->cond, &self->lock, due);
+    else
+      g_cond_wait (&self->cond, &self->lock);
+  }
+  g_mutex_unlock (&self->lock);
+
+  if (error) {
+    post_error (self, error);
+    g_error_free (error);
+  }
+  return ret;
+}
+
+/* Turns a PipeWire frame into what goes downstream in the chosen memory.
+ * GST_FLOW_OK with *out NULL: nothing to push for this frame. */
+static GstFlowReturn
+produce (GstPipewireZerocopySrc * self, ZcWork * work, GstBuffer ** out,
+    gboolean * owns_memory)
+{
+  GstBuffer *frame = g_steal_pointer (&work->frame);
+  GError *error = NULL;
+  GstFlowReturn ret;
+  gboolean import_failed = FALSE;
+
+  *out = NULL;
+  *owns_memory = FALSE;
+  if (work->frame_seq != self->caps_seq) {
+    GstCaps *caps = caps_for_format (self, &work->info, work->modifier,
+        &error);
+
+    if (caps == NULL)
+      goto not_negotiated;
+    GST_INFO_OBJECT (self, "new caps %" GST_PTR_FORMAT, caps);
+    if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
+      gchar *str = gst_caps_to_string (caps);
+      g_set_error (&error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
+          "Downstream refused %s. Put videoconvert after "
+          "pipewirezerocopysrc (or use output-mode=system).", str);
+      g_free (str);
+      gst_caps_unref (caps);
+      goto not_negotiated;
+    }
+    gst_caps_replace (&self->current_caps, caps);
+    gst_caps_unref (caps);
+    self->caps_seq = work->frame_seq;
+  }
+
+  if (self->mode != ZC_OUTPUT_MODE_CUDA) {
+    /* System memory and DMA-BUF go downstream as PipeWire lent them. */
+    *out = frame;
+    *owns_memory = self->mode == ZC_OUTPUT_MODE_DMABUF;
+    return GST_FLOW_OK;
+  }
+
+  ret = zc_cuda_output_process (self->cuda_out, frame, out, &import_failed,
+      &error);
+  /* Every GPU read is done: the PipeWire buffer goes back now. */
+  gst_buffer_unref (frame);
+  if (import_failed) {
+    GST_INFO_OBJECT (self, "DMA-BUF import failed, renegotiating: %s",
+        error->message);
+    g_clear_error (&error);
+    zc_stream_drop_modifier (self->stream, zc_format_from_gst
+        (GST_VIDEO_INFO_FORMAT (&work->info))->drm, work->modifier);
+    return GST_FLOW_OK;
+  }
+  if (ret == GST_FLOW_ERROR) {
+    post_error (self, error);
+    g_clear_error (&error);
+  }
+  *owns_memory = TRUE;
+  return ret;
+
+  /* ERRORS */
+not_negotiated:
+  {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
+        (NULL));
+    g_error_free (error);
+    gst_buffer_unref (frame);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+}
+
 static GstFlowReturn
 gst_pipewire_zerocopy_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (psrc);
-  GstBuffer *frame = NULL, *last = NULL, *replaced = NULL;
-  gboolean last_is_copy = FALSE, keep_last, resend = FALSE;
-  guint frame_seq = 0, keepalive_ms;
-  GError *error = NULL;
-  GstCaps *caps = NULL;
+  GstBuffer *replaced = NULL;
+  gboolean keep_last, owns_memory = TRUE;
+  guint keepalive_ms;
+  GstFlowReturn ret;
+  ZcWork work;
 
   GST_OBJECT_LOCK (self);
   keepalive_ms = self->keepalive_time;
   keep_last = keepalive_ms > 0 || self->resend_last;
   GST_OBJECT_UNLOCK (self);
 
-  g_mutex_lock (&self->lock);
-  for (;;) {
-    gint64 now = g_get_monotonic_time ();
+  do {
+    ret = wait_for_work (self, keepalive_ms, &work);
+    if (ret != GST_FLOW_OK)
+      return ret;
+    if (work.last) {
+      *outbuf = make_keepalive (self, work.last, work.last_is_copy);
+      gst_buffer_unref (work.last);
+      zc_stats_add (&self->stats.frames_resent, 1);
+      GST_BUFFER_PTS (*outbuf) = running_time_of (self,
+          (GstClockTime) g_get_monotonic_time () * 1000);
+      GST_LOG_OBJECT (self, "keepalive resend, pts %" GST_TIME_FORMAT,
+          GST_TIME_ARGS (GST_BUFFER_PTS (*outbuf)));
+      break;
+    }
+    /* The capture time, before produce() may replace the buffer. */
+    GST_BUFFER_PTS (work.frame) = running_time_of (self,
+        GST_BUFFER_PTS (work.frame));
+    {
+      GstClockTime pts = GST_BUFFER_PTS (work.frame);
+      ret = produce (self, &work, outbuf, &owns_memory);
+      if (ret != GST_FLOW_OK)
+        return ret;
+      if (*outbuf)
+        GST_BUFFER_PTS (*outbuf) = pts;
+    }
+  } while (*outbuf == NULL);
 
-    if (self->error) {
-      error = g_error_copy (self->error);
-      break;
-    }
-    if (self->flushing)
-      break;
-    if (self->eos_requested) {
-      /* resend-last: one more copy of the last picture, then EOS (the
-       * flag stays set, so the next call returns EOS). */
-      if (self->last && !self->eos_resent) {
-        self->eos_resent = TRUE;
-        last = gst_buffer_ref (self->last);
-        last_is_copy = self->last_is_copy;
-        resend = TRUE;
-      } else {
-        g_mutex_unlock (&self->lock);
-        return GST_FLOW_EOS;
-      }
-      break;
-    }
-    if (self->pending) {
-      frame = g_steal_pointer (&self->pending);
-      frame_seq = self->pending_seq;
-      break;
-    }
-    if (keepalive_ms > 0 && self->last && self->last_push_us > 0
-        && now >= self->last_push_us + (gint64) keepalive_ms * 1000) {
-      last = gst_buffer_ref (self->last);
-      last_is_copy = self->last_is_copy;
-      resend = TRUE;
-      break;
-    }
-    if (keepalive_ms > 0 && self->last && self->last_push_us > 0)
-      g_cond_wait_until (&self->cond, &self->lock,
-          self->last_push_us + (gint64) keepalive_ms * 1000);
-    else
-      g_cond_wait (&self->cond, &self->lock);
-  }
-  if (frame && frame_seq != self->caps_seq)
-    caps = gst_video_info_to_caps (&self->info);
-  g_mutex_unlock (&self->lock);
-
-  if (error)
-    goto stream_error;
-  if (frame == NULL && !resend)
-    return GST_FLOW_FLUSHING;
-
-  if (caps) {
-    GST_INFO_OBJECT (self, "new caps %" GST_PTR_FORMAT, caps);
-    if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps))
-      goto not_negotiated;
-    gst_caps_unref (caps);
-    self->caps_seq = frame_seq;
-  }
-
-  if (resend) {
-    *outbuf = make_keepalive (self, last, last_is_copy);
-    gst_buffer_unref (last);
-    zc_stats_add (&self->stats.frames_resent, 1);
-    GST_BUFFER_PTS (*outbuf) =
-        running_time_of (self, (GstClockTime) g_get_monotonic_time () * 1000);
-    GST_LOG_OBJECT (self, "keepalive resend, pts %" GST_TIME_FORMAT,
-        GST_TIME_ARGS (GST_BUFFER_PTS (*outbuf)));
-  } else {
-    GST_BUFFER_PTS (frame) = running_time_of (self, GST_BUFFER_PTS (frame));
-    if (keep_last) {
-      /* Holding the last picture keeps one PipeWire buffer out until the
-       * next frame, or until keepalive copies it: never longer. */
-      g_mutex_lock (&self->lock);
-      replaced = self->last;
-      self->last = gst_buffer_ref (frame);
-      self->last_is_copy = FALSE;
-      g_mutex_unlock (&self->lock);
-      gst_clear_buffer (&replaced);
-    }
-    *outbuf = frame;
+  if (work.frame_seq != 0 && keep_last) {
+    /* Holding the last picture keeps one PipeWire buffer out until the
+     * next frame, or until keepalive copies it: never longer. A CUDA
+     * buffer holds none; a DMA-BUF is resent as it is (a copy would land
+     * in system memory). */
+    g_mutex_lock (&self->lock);
+    replaced = self->last;
+    self->last = gst_buffer_ref (*outbuf);
+    self->last_is_copy = owns_memory;
+    g_mutex_unlock (&self->lock);
+    gst_clear_buffer (&replaced);
   }
   GST_BUFFER_DTS (*outbuf) = GST_CLOCK_TIME_NONE;
   GST_BUFFER_DURATION (*outbuf) = GST_CLOCK_TIME_NONE;
@@ -565,25 +957,33 @@ gst_pipewire_zerocopy_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   self->last_push_us = g_get_monotonic_time ();
   g_mutex_unlock (&self->lock);
   return GST_FLOW_OK;
+}
 
-  /* ERRORS */
-stream_error:
-  {
-    post_error (self, error);
-    g_error_free (error);
-    return GST_FLOW_ERROR;
+/* A CUDA context from the application or a neighbour (nvh264enc): use it,
+ * so the encoder reads our buffers without a copy between contexts. */
+static void
+gst_pipewire_zerocopy_src_set_context (GstElement * element,
+    GstContext * context)
+{
+#if ZC_HAVE_CUDA
+  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (element);
+  GstCudaContext *ctx = NULL;
+  gint device_id;
+
+  GST_OBJECT_LOCK (self);
+  device_id = self->cuda_device_id;
+  ctx = self->cuda_ctx ? gst_object_ref (self->cuda_ctx) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  gst_cuda_handle_set_context (element, context, device_id, &ctx);
+  GST_OBJECT_LOCK (self);
+  if (self->cuda_ctx != (gpointer) ctx) {
+    gst_clear_object ((GstCudaContext **) & self->cuda_ctx);
+    self->cuda_ctx = ctx ? gst_object_ref (ctx) : NULL;
   }
-not_negotiated:
-  {
-    gchar *str = gst_caps_to_string (caps);
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("Downstream refused the producer's format %s. Put videoconvert "
-            "after pipewirezerocopysrc.", str), (NULL));
-    g_free (str);
-    gst_caps_unref (caps);
-    gst_buffer_unref (frame);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
+  GST_OBJECT_UNLOCK (self);
+  gst_clear_object (&ctx);
+#endif
+  GST_ELEMENT_CLASS (parent_class)->set_context (element, context);
 }
 
 /* EOS sent by the application: with resend-last, the last picture goes out
@@ -726,6 +1126,7 @@ gst_pipewire_zerocopy_src_finalize (GObject * object)
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (object);
 
   g_free (self->render_node);
+  gst_clear_object ((GstObject **) & self->cuda_ctx);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -850,6 +1251,8 @@ gst_pipewire_zerocopy_src_class_init (GstPipewireZerocopySrcClass * klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   element_class->send_event =
       GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_send_event);
+  element_class->set_context =
+      GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_set_context);
 
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_pipewire_zerocopy_src_stop);

@@ -64,8 +64,8 @@ zc_format_spa_name (enum spa_video_format format)
 }
 
 guint
-zc_format_filter_caps (const GstCaps * caps, enum spa_video_format *out,
-    guint max_out)
+zc_format_filter_caps (const GstCaps * caps, const gchar * feature,
+    enum spa_video_format *out, guint max_out)
 {
   guint n = 0;
 
@@ -73,7 +73,12 @@ zc_format_filter_caps (const GstCaps * caps, enum spa_video_format *out,
     if (caps != NULL && !gst_caps_is_any (caps)) {
       GstCaps *probe = gst_caps_new_simple ("video/x-raw", "format",
           G_TYPE_STRING, gst_video_format_to_string (formats[i].gst), NULL);
-      gboolean ok = gst_caps_can_intersect (probe, caps);
+      gboolean ok;
+
+      if (feature)
+        gst_caps_set_features (probe, 0,
+            gst_caps_features_new (feature, NULL));
+      ok = gst_caps_can_intersect (probe, caps);
       gst_caps_unref (probe);
       if (!ok)
         continue;

@@ -39,10 +39,11 @@ const ZcFormat *zc_format_from_spa (enum spa_video_format format);
 const ZcFormat *zc_format_from_drm (guint32 fourcc);
 const gchar *zc_format_spa_name (enum spa_video_format format);
 
-/* The formats of the table that @caps can take (all of them when @caps is
- * NULL or ANY), in table order. Returns the count written to @out. */
-guint zc_format_filter_caps (const GstCaps *caps, enum spa_video_format *out,
-    guint max_out);
+/* The formats of the table that @caps can take in memory @feature (NULL:
+ * system memory), all of them when @caps is NULL or ANY, in table order.
+ * Returns the count written to @out. */
+guint zc_format_filter_caps (const GstCaps *caps, const gchar *feature,
+    enum spa_video_format *out, guint max_out);
 
 /* An EnumFormat object offering @formats in system memory (no modifier):
  * video/raw, any size, any framerate up to 240/1. */

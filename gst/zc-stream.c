@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <gst/allocators/allocators.h>
 #include <spa/param/video/format-utils.h>
 #include <spa/utils/result.h>
 
@@ -41,6 +42,12 @@ typedef struct
   const guint8 *data;           /* start of the data: in map, or MemPtr */
   gsize maxsize;
   guint32 type;                 /* SPA_DATA_* */
+  guint n_planes;               /* DmaBuf: fds owned by PipeWire */
+  gint fds[4];
+  guint32 offsets[4];           /* from the chunks of the latest frame */
+  guint32 strides[4];
+  gpointer user_data;           /* zc_stream_frame_set_data() */
+  GDestroyNotify user_destroy;
   /* Frames lent downstream; @lock and @cond are leaf locks (never held
    * while taking another) so remove_buffer can wait on them. */
   GMutex lock;
@@ -77,8 +84,13 @@ struct _ZcStream
   gboolean failed;
   GArray *offered;              /* enum spa_video_format the node offers */
   gboolean offered_other;       /* it offered formats that are not ours */
+  gboolean offered_dmabuf;      /* some offer had a modifier (DMA-BUF) */
 
   guint32 data_types;
+  ZcModifiers *modifiers;       /* loop lock; DMA-BUF offers left */
+  enum spa_video_format formats[16];
+  guint n_formats;
+  GstAllocator *dmabuf_allocator;
   gint n_buffers;               /* PipeWire thread only */
   gint lent_slots;              /* atomic: buffers with frames downstream */
   gboolean have_format;
@@ -105,6 +117,9 @@ zc_stream_unref (ZcStream * s)
     pw_thread_loop_destroy (s->loop);
   if (s->offered)
     g_array_unref (s->offered);
+  zc_modifiers_free (s->modifiers);
+  if (s->dmabuf_allocator)
+    gst_object_unref (s->dmabuf_allocator);
   g_free (s->node_serial);
   g_free (s);
 }
@@ -114,6 +129,8 @@ slot_unref (ZcSlot * slot)
 {
   if (!g_atomic_int_dec_and_test (&slot->refcount))
     return;
+  if (slot->user_destroy)
+    slot->user_destroy (slot->user_data);
   if (slot->map)
     munmap (slot->map, slot->map_size);
   g_mutex_clear (&slot->lock);
@@ -230,6 +247,8 @@ on_node_param (void *data, int seq, uint32_t id, uint32_t index,
     s->offered_other = TRUE;
     return;
   }
+  if (spa_pod_find_prop (param, NULL, SPA_FORMAT_VIDEO_modifier))
+    s->offered_dmabuf = TRUE;
   prop = spa_pod_find_prop (param, NULL, SPA_FORMAT_VIDEO_format);
   if (prop == NULL)
     return;
@@ -307,6 +326,13 @@ check_node_formats (ZcStream * s, const ZcStreamConfig * config,
 
   if (s->offered->len == 0 && !s->offered_other)
     return TRUE;
+  if (config->data_types == (1u << SPA_DATA_DmaBuf) && !s->offered_dmabuf) {
+    g_set_error (error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
+        "PipeWire node %u offers no DMA-BUF, only shared memory (a software "
+        "or headless compositor). Use output-mode=system or auto.",
+        s->node_id);
+    return FALSE;
+  }
   for (guint i = 0; i < s->offered->len; i++)
     for (guint j = 0; j < config->n_formats; j++)
       if (g_array_index (s->offered, guint32, i) == config->formats[j])
@@ -463,6 +489,11 @@ on_add_buffer (void *data, struct pw_buffer *b)
       slot->map = map;
       slot->data = slot->map + delta;
     }
+  } else if (d->type == SPA_DATA_DmaBuf) {
+    /* Imported (if at all) by the consumer, once, via frame data. */
+    slot->n_planes = MIN (b->buffer->n_datas, G_N_ELEMENTS (slot->fds));
+    for (guint i = 0; i < slot->n_planes; i++)
+      slot->fds[i] = (gint) b->buffer->datas[i].fd;
   } else if (d->type == SPA_DATA_MemPtr && d->data) {
     /* MemPtr points into PipeWire's own mapping of a shared block, which it
      * unmaps when the buffer is removed. mremap with old_size 0 makes a
@@ -573,6 +604,11 @@ frame_is_usable (ZcStream * s, struct pw_buffer *b, gsize * out_stride)
     zc_stats_add (&s->stats->cursor_updates, 1);
     return FALSE;
   }
+  if (slot->type == SPA_DATA_DmaBuf) {
+    /* The layout is the modifier's business; only the importer can tell. */
+    *out_stride = d->chunk->stride > 0 ? (gsize) d->chunk->stride : 0;
+    return TRUE;
+  }
   width_bytes = (gsize) GST_VIDEO_INFO_WIDTH (&s->info) * 4;
   stride = d->chunk->stride > 0 ? (gsize) d->chunk->stride :
       (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&s->info, 0);
@@ -591,6 +627,60 @@ frame_is_usable (ZcStream * s, struct pw_buffer *b, gsize * out_stride)
   return TRUE;
 }
 
+static ZcLease *
+lease_new (ZcStream * s, ZcSlot * slot)
+{
+  ZcLease *lease = g_new (ZcLease, 1);
+
+  g_atomic_int_inc (&slot->refcount);
+  lease->slot = slot;
+  lease->stream = zc_stream_ref (s);
+  g_mutex_lock (&slot->lock);
+  if (slot->lent++ == 0)
+    g_atomic_int_inc (&s->lent_slots);
+  g_mutex_unlock (&slot->lock);
+  return lease;
+}
+
+/* Frames carry their lease, so a consumer can find the PipeWire buffer
+ * behind them (zc_stream_frame_get_source and _data). No destroy: the
+ * lease belongs to the frame's memory. */
+static GQuark
+lease_quark (void)
+{
+  static gsize q;
+
+  if (g_once_init_enter (&q))
+    g_once_init_leave (&q, g_quark_from_static_string ("zc-lease"));
+  return (GQuark) q;
+}
+
+static void
+append_dmabuf_planes (ZcStream * s, GstBuffer * buf, struct pw_buffer *b,
+    ZcLease * lease)
+{
+  ZcSlot *slot = lease->slot;
+
+  if (s->dmabuf_allocator == NULL)
+    s->dmabuf_allocator = gst_dmabuf_allocator_new ();
+  for (guint i = 0; i < slot->n_planes; i++) {
+    struct spa_chunk *chunk = b->buffer->datas[i].chunk;
+    gsize size = b->buffer->datas[i].maxsize;
+    GstMemory *mem;
+
+    slot->offsets[i] = chunk->offset;
+    slot->strides[i] = (guint32) chunk->stride;
+    /* Our own fd: the memory may outlive PipeWire's buffer. */
+    mem = gst_dmabuf_allocator_alloc (s->dmabuf_allocator,
+        fcntl (slot->fds[i], F_DUPFD_CLOEXEC, 3), size ? size :
+        (gsize) chunk->offset + chunk->size);
+    if (i == 0)
+      gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), lease_quark (),
+          lease, lease_release);
+    gst_buffer_append_memory (buf, mem);
+  }
+}
+
 static GstBuffer *
 wrap_frame (ZcStream * s, struct pw_buffer *b, gsize stride)
 {
@@ -604,7 +694,16 @@ wrap_frame (ZcStream * s, struct pw_buffer *b, gsize stride)
   gint strides[GST_VIDEO_MAX_PLANES] = { (gint) stride };
   GstClockTime pts = 0;
 
-  if (g_atomic_int_get (&s->lent_slots) + 3 >= s->n_buffers) {
+  if (slot->type == SPA_DATA_DmaBuf) {
+    lease = lease_new (s, slot);
+    append_dmabuf_planes (s, buf, b, lease);
+    gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (buf), lease_quark (),
+        lease, NULL);
+    for (guint i = 0; i < slot->n_planes && i < GST_VIDEO_MAX_PLANES; i++) {
+      offset[i] = slot->offsets[i];
+      strides[i] = (gint) slot->strides[i];
+    }
+  } else if (g_atomic_int_get (&s->lent_slots) + 3 >= s->n_buffers) {
     /* Downstream holds nearly every buffer (a queue, a stalled consumer):
      * lending one more would leave the producer none to draw into, and a
      * screencast stalls. Copy this frame instead, and say so. */
@@ -617,24 +716,20 @@ wrap_frame (ZcStream * s, struct pw_buffer *b, gsize stride)
     zc_stats_add (&s->stats->bytes_copied, (gint64) d->chunk->size);
     pw_stream_queue_buffer (s->stream, b);
   } else {
-    lease = g_new (ZcLease, 1);
-    g_atomic_int_inc (&slot->refcount);
-    lease->slot = slot;
-    lease->stream = zc_stream_ref (s);
-    g_mutex_lock (&slot->lock);
-    if (slot->lent++ == 0)
-      g_atomic_int_inc (&s->lent_slots);
-    g_mutex_unlock (&slot->lock);
+    lease = lease_new (s, slot);
     /* Lent, not copied: the PipeWire buffer goes back when this memory is
      * freed downstream. */
     gst_buffer_append_memory (buf,
         gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY,
             (gpointer) slot->data, slot->maxsize, d->chunk->offset,
             d->chunk->size, lease, lease_release));
+    gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (buf), lease_quark (),
+        lease, NULL);
   }
   gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
       GST_VIDEO_INFO_FORMAT (&s->info), GST_VIDEO_INFO_WIDTH (&s->info),
-      GST_VIDEO_INFO_HEIGHT (&s->info), 1, offset, strides);
+      GST_VIDEO_INFO_HEIGHT (&s->info), MAX (slot->n_planes, 1), offset,
+      strides);
 
   crop = spa_buffer_find_meta_data (b->buffer, SPA_META_VideoCrop,
       sizeof (*crop));
@@ -710,12 +805,39 @@ on_negotiation_timeout (void *data, uint64_t expirations)
         s->node_id, ZC_NEGOTIATION_TIMEOUT_S);
 }
 
+/* DMA-BUF offers first, one per format with its modifiers in EGL's order,
+ * then shared memory for everything: PipeWire takes the first that both
+ * sides can do. */
+static guint
+build_enum_formats (ZcStream * s, struct spa_pod_builder *b,
+    const struct spa_pod **params)
+{
+  guint n = 0;
+
+  if (s->modifiers && (s->data_types & (1u << SPA_DATA_DmaBuf))) {
+    for (guint i = 0; i < s->n_formats; i++) {
+      const ZcFormat *fmt = zc_format_from_spa (s->formats[i]);
+      guint n_mods = 0;
+      const guint64 *mods = zc_modifiers_get_modifiers (s->modifiers,
+          fmt->drm, &n_mods);
+
+      if (n_mods > 0)
+        params[n++] = zc_format_build_enum_modifiers (b, fmt->spa, mods,
+            n_mods);
+    }
+  }
+  if (s->data_types & ((1u << SPA_DATA_MemFd) | (1u << SPA_DATA_MemPtr)))
+    params[n++] = zc_format_build_enum (b, s->formats, s->n_formats);
+  return n;
+}
+
 static gboolean
 connect_stream (ZcStream * s, const ZcStreamConfig * config, GError ** error)
 {
-  guint8 buffer[4096];
+  guint8 buffer[8192];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
-  const struct spa_pod *params[1];
+  const struct spa_pod *params[G_N_ELEMENTS (s->formats) + 1];
+  guint n_params;
   struct pw_properties *props;
   struct timespec timeout = { ZC_NEGOTIATION_TIMEOUT_S, 0 };
   int res;
@@ -734,7 +856,12 @@ connect_stream (ZcStream * s, const ZcStreamConfig * config, GError ** error)
     return FALSE;
   }
   pw_stream_add_listener (s->stream, &s->stream_listener, &stream_events, s);
-  params[0] = zc_format_build_enum (&b, config->formats, config->n_formats);
+  n_params = build_enum_formats (s, &b, params);
+  if (s->modifiers) {
+    gchar *str = zc_modifiers_to_string (s->modifiers);
+    GST_DEBUG ("offering DMA-BUF %s, then shared memory", str);
+    g_free (str);
+  }
 
   s->negotiation_timer = pw_loop_add_timer (pw_thread_loop_get_loop (s->loop),
       on_negotiation_timeout, s);
@@ -743,7 +870,7 @@ connect_stream (ZcStream * s, const ZcStreamConfig * config, GError ** error)
 
   res = pw_stream_connect (s->stream, PW_DIRECTION_INPUT, s->node_id,
       PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_DONT_RECONNECT,
-      params, G_N_ELEMENTS (params));
+      params, n_params);
   if (res < 0) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_STREAM,
         "Could not connect a PipeWire stream to node %u: %s", s->node_id,
@@ -773,6 +900,10 @@ zc_stream_new (const ZcStreamConfig * config,
   s->stats = config->stats;
   s->node_id = config->node_id;
   s->data_types = config->data_types;
+  s->n_formats = MIN (config->n_formats, G_N_ELEMENTS (s->formats));
+  memcpy (s->formats, config->formats, s->n_formats * sizeof (s->formats[0]));
+  if (config->modifiers && !zc_modifiers_is_empty (config->modifiers))
+    s->modifiers = zc_modifiers_copy (config->modifiers);
   s->offered = g_array_new (FALSE, FALSE, sizeof (guint32));
 
   s->loop = pw_thread_loop_new ("zc-pipewire", NULL);
@@ -875,4 +1006,74 @@ zc_stream_free (ZcStream * s)
     pw_thread_loop_stop (s->loop);
   }
   zc_stream_unref (s);
+}
+
+gboolean
+zc_stream_frame_get_source (GstBuffer * frame, ZcFrameSource * src)
+{
+  ZcLease *lease = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (frame),
+      lease_quark ());
+  ZcSlot *slot;
+
+  if (lease == NULL)
+    return FALSE;
+  slot = lease->slot;
+  memset (src, 0, sizeof (*src));
+  src->type = slot->type;
+  src->base = slot->data;
+  src->size = slot->maxsize;
+  src->n_planes = slot->n_planes;
+  for (guint i = 0; i < slot->n_planes; i++) {
+    src->fds[i] = slot->fds[i];
+    src->offsets[i] = slot->offsets[i];
+    src->strides[i] = slot->strides[i];
+  }
+  return TRUE;
+}
+
+gpointer
+zc_stream_frame_get_data (GstBuffer * frame)
+{
+  ZcLease *lease = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (frame),
+      lease_quark ());
+
+  return lease ? lease->slot->user_data : NULL;
+}
+
+void
+zc_stream_frame_set_data (GstBuffer * frame, gpointer data,
+    GDestroyNotify destroy)
+{
+  ZcLease *lease = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (frame),
+      lease_quark ());
+
+  g_return_if_fail (lease != NULL && lease->slot->user_data == NULL);
+  lease->slot->user_data = data;
+  lease->slot->user_destroy = destroy;
+}
+
+void
+zc_stream_drop_modifier (ZcStream * s, guint32 fourcc, guint64 modifier)
+{
+  ZcModifiersDrop left;
+
+  pw_thread_loop_lock (s->loop);
+  left = s->modifiers ? zc_modifiers_drop (s->modifiers, fourcc, modifier) :
+      ZC_MODIFIERS_DROP_NOT_FOUND;
+  GST_INFO ("import of %.4s:0x%016" G_GINT64_MODIFIER "x failed: %s",
+      (const gchar *) &fourcc, modifier,
+      left == ZC_MODIFIERS_DROP_NOT_FOUND ? "was not offered" :
+      left == ZC_MODIFIERS_DROP_NONE_LEFT ? "no DMA-BUF modifier left, "
+      "falling back to shared memory" : "renegotiating without it");
+  if (left != ZC_MODIFIERS_DROP_NOT_FOUND && s->stream) {
+    guint8 buffer[8192];
+    struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
+    const struct spa_pod *params[G_N_ELEMENTS (s->formats) + 1];
+    guint n = build_enum_formats (s, &b, params);
+
+    if (left == ZC_MODIFIERS_DROP_NONE_LEFT)
+      s->data_types &= ~(1u << SPA_DATA_DmaBuf);
+    pw_stream_update_params (s->stream, params, n);
+  }
+  pw_thread_loop_unlock (s->loop);
 }

@@ -6,6 +6,7 @@
 #include <pipewire/pipewire.h>
 
 #include "zc-format.h"
+#include "zc-modifiers.h"
 
 G_BEGIN_DECLS
 
@@ -57,8 +58,23 @@ typedef struct
   const enum spa_video_format *formats;
   guint n_formats;
   guint32 data_types;       /* mask of 1 << SPA_DATA_* we accept */
+  /* DMA-BUF formats and modifiers to offer first (from EGL); NULL or empty
+   * offers none. Copied. */
+  const ZcModifiers *modifiers;
   ZcStats *stats;
 } ZcStreamConfig;
+
+/* Where a frame's pixels are, for a consumer that imports them (CUDA). */
+typedef struct
+{
+  guint32 type;             /* SPA_DATA_MemFd, MemPtr or DmaBuf */
+  gconstpointer base;       /* MemFd/MemPtr: the whole mapped buffer */
+  gsize size;               /* its size */
+  guint n_planes;           /* DmaBuf */
+  gint fds[4];
+  guint32 offsets[4];
+  guint32 strides[4];
+} ZcFrameSource;
 
 /* Connects to PipeWire and to @config->node_id. Fails at once, with an error
  * that says what to do, when the daemon is not there, the node does not
@@ -66,6 +82,23 @@ typedef struct
 ZcStream *zc_stream_new (const ZcStreamConfig * config,
     const ZcStreamCallbacks * callbacks, gpointer user_data,
     GError ** error);
+
+/* The PipeWire buffer behind a frame handed out by this stream. FALSE for a
+ * frame that was copied (it has no PipeWire buffer). */
+gboolean zc_stream_frame_get_source (GstBuffer * frame, ZcFrameSource * src);
+
+/* State a consumer keeps per PipeWire buffer (an import, a registration),
+ * found again from any later frame of the same buffer. @destroy runs once
+ * PipeWire removed the buffer and no frame of it is alive, on any thread. */
+gpointer zc_stream_frame_get_data (GstBuffer * frame);
+void zc_stream_frame_set_data (GstBuffer * frame, gpointer data,
+    GDestroyNotify destroy);
+
+/* An import of (@fourcc, @modifier) failed: stop offering that modifier and
+ * renegotiate; when no DMA-BUF modifier is left, fall back to shared
+ * memory. Any thread except the PipeWire one. */
+void zc_stream_drop_modifier (ZcStream * stream, guint32 fourcc,
+    guint64 modifier);
 
 /* Disconnects and stops the thread. Frames still held downstream stay valid
  * (their mapping is refcounted) and are simply not requeued. NULL is fine. */

@@ -487,6 +487,89 @@ test_error_node_gone (void)
   test_producer_stop (p);
 }
 
+/* output-mode=cuda where CUDA cannot work (no libcuda here; or a build
+ * without CUDA): an immediate error that says so. Skipped on a GPU host. */
+static void
+test_cuda_missing (void)
+{
+  TestProducer *p;
+  gchar *desc, *msg;
+  gint64 t;
+
+  if (g_file_test ("/dev/nvidiactl", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("this host has an NVIDIA GPU; tests/gpu covers it");
+    return;
+  }
+  p = test_producer_start ("BGRx", "160x120", 30);
+  desc = g_strdup_printf ("pipewirezerocopysrc pipewire-node-id=%u "
+      "output-mode=cuda ! fakesink", p->node_id);
+  msg = error_of_pipeline (desc, &t);
+  g_assert_nonnull (strstr (msg, "CUDA is not available"));
+  g_assert_cmpint (t, <, G_USEC_PER_SEC);
+  g_free (msg);
+  g_free (desc);
+  test_producer_stop (p);
+}
+
+/* output-mode=auto with a downstream that would take CUDA memory, on a host
+ * without CUDA: falls back to system memory, colours in place. */
+static void
+test_auto_falls_back (void)
+{
+  TestProducer *p;
+  GstHarness *h;
+  GstBuffer *buf;
+  gchar *memtype;
+
+  if (g_file_test ("/dev/nvidiactl", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("this host has an NVIDIA GPU; tests/gpu covers it");
+    return;
+  }
+  p = test_producer_start ("RGBA", "320x240", 30);
+  h = gst_harness_new ("pipewirezerocopysrc");
+  gst_harness_set_sink_caps_str (h, "video/x-raw(memory:CUDAMemory), "
+      "format=NV12; video/x-raw(memory:DMABuf); video/x-raw");
+  g_object_set (h->element, "pipewire-node-id", p->node_id, "keepalive-time",
+      0, NULL);
+  gst_harness_play (h);
+  buf = pull (h);
+  test_check_frame (buf, GST_VIDEO_FORMAT_RGBA);
+  gst_buffer_unref (buf);
+  g_object_get (h->element, "memory-type", &memtype, NULL);
+  g_assert_cmpstr (memtype, ==, "system");
+  g_free (memtype);
+  gst_harness_teardown (h);
+  test_producer_stop (p);
+}
+
+/* output-mode=dmabuf with a producer that has only shared memory: a clear
+ * negotiation error, not a hang. */
+static void
+test_dmabuf_unavailable (void)
+{
+  TestProducer *p = test_producer_start ("BGRx", "160x120", 30);
+  gchar *desc = g_strdup_printf ("pipewirezerocopysrc pipewire-node-id=%u "
+      "output-mode=dmabuf ! fakesink", p->node_id);
+  GError *error = NULL;
+  GstElement *pipe = gst_parse_launch (desc, &error);
+  GstBus *bus = gst_element_get_bus (pipe);
+  GstMessage *msg;
+
+  g_assert_no_error (error);
+  gst_element_set_state (pipe, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "offers no DMA-BUF"));
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipe);
+  g_free (desc);
+  test_producer_stop (p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -513,5 +596,8 @@ main (int argc, char **argv)
   g_test_add_func ("/element/error-downstream-refuses",
       test_error_downstream_refuses);
   g_test_add_func ("/element/error-node-gone", test_error_node_gone);
+  g_test_add_func ("/element/cuda-missing", test_cuda_missing);
+  g_test_add_func ("/element/auto-falls-back", test_auto_falls_back);
+  g_test_add_func ("/element/dmabuf-unavailable", test_dmabuf_unavailable);
   return g_test_run ();
 }

@@ -80,16 +80,24 @@ test_filter_caps (void)
   guint n_all;
 
   zc_format_table (&n_all);
-  g_assert_cmpuint (zc_format_filter_caps (NULL, out, 16), ==, n_all);
+  g_assert_cmpuint (zc_format_filter_caps (NULL, NULL, out, 16), ==, n_all);
 
   caps = gst_caps_from_string ("video/x-raw,format={RGBA,I420,xRGB}");
-  g_assert_cmpuint (zc_format_filter_caps (caps, out, 16), ==, 2);
+  g_assert_cmpuint (zc_format_filter_caps (caps, NULL, out, 16), ==, 2);
   g_assert_cmpint (out[0], ==, SPA_VIDEO_FORMAT_RGBA);
   g_assert_cmpint (out[1], ==, SPA_VIDEO_FORMAT_xRGB);
   gst_caps_unref (caps);
 
   caps = gst_caps_from_string ("video/x-raw,format=I420");
-  g_assert_cmpuint (zc_format_filter_caps (caps, out, 16), ==, 0);
+  g_assert_cmpuint (zc_format_filter_caps (caps, NULL, out, 16), ==, 0);
+  gst_caps_unref (caps);
+
+  /* Memory features count: DMA-BUF caps are not system memory caps. */
+  caps = gst_caps_from_string ("video/x-raw(memory:DMABuf),format=BGRA");
+  g_assert_cmpuint (zc_format_filter_caps (caps, NULL, out, 16), ==, 0);
+  g_assert_cmpuint (zc_format_filter_caps (caps, "memory:DMABuf", out, 16),
+      ==, 1);
+  g_assert_cmpint (out[0], ==, SPA_VIDEO_FORMAT_BGRA);
   gst_caps_unref (caps);
 }
 
