@@ -11,10 +11,10 @@
 #include "zc-egl.h"
 #endif
 
+#if ZC_HAVE_CUDA
+
 GST_DEBUG_CATEGORY_STATIC (zc_cuda_output_debug);
 #define GST_CAT_DEFAULT zc_cuda_output_debug
-
-#if ZC_HAVE_CUDA
 
 struct _ZcCudaOutput
 {

@@ -262,6 +262,7 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   ZcH264AuInfo au;
   ZcWireVideoHeader header = { 0 };
   GstClockTime base_time, pts;
+  GstClock *clock;
   gint64 now_mono = g_get_monotonic_time ();
   gint64 capture_mono = now_mono;
   FrameItem *item;
@@ -285,14 +286,21 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
     gst_structure_get_int (s, "height", &h);
   }
 
-  /* The buffer's running time plus the base time is the monotonic clock
-   * time the source stamped it with (the pipeline uses the system clock). */
+  /* The buffer's running time plus the base time is the pipeline clock's
+   * time at capture. That clock may be pipewiresrc's own (PipeWire's
+   * stream time), so the age of the frame is measured on it and then
+   * applied to our clocks. */
   base_time = gst_element_get_base_time (self->pipeline);
   pts = GST_BUFFER_PTS (buffer);
-  if (GST_CLOCK_TIME_IS_VALID (pts) && base_time != GST_CLOCK_TIME_NONE)
-    capture_mono = (gint64) ((base_time + pts) / GST_USECOND);
-  if (capture_mono > now_mono)
-    capture_mono = now_mono;
+  clock = gst_element_get_clock (self->pipeline);
+  if (clock && GST_CLOCK_TIME_IS_VALID (pts) &&
+      GST_CLOCK_TIME_IS_VALID (base_time)) {
+    GstClockTime clock_now = gst_clock_get_time (clock);
+    if (clock_now > base_time + pts)
+      capture_mono = now_mono - (gint64) ((clock_now - base_time - pts) /
+          GST_USECOND);
+  }
+  gst_clear_object (&clock);
 
   g_mutex_lock (&self->lock);
   if (au.has_sps)

@@ -17,6 +17,7 @@
 
 #include "zc-cuda.h"
 #include "zc-cuda-loader.h"
+#include "zc-cuda-private.h"        /* the raw array row reads reg->frame */
 #include "zc-egl.h"
 #include "gpu-test-util.h"
 
@@ -106,6 +107,32 @@ step_register_only (gpointer data)
 
   check (reg != NULL, error);
   zc_cuda_reg_free (reg);
+}
+
+/* The alternative the converter no longer takes for arrays: a plain
+ * cuMemCpy2D out of the image's CUDA array (no pool, just the copy). */
+typedef struct
+{
+  ZcCudaReg *reg;
+  CUdeviceptr dst;
+  gint width, height;
+} ArrayCopyStep;
+
+static void
+step_array_memcpy (gpointer data)
+{
+  ArrayCopyStep *a = data;
+  CUDA_MEMCPY2D cp = { 0, };
+  GError *error = NULL;
+
+  cp.srcMemoryType = CU_MEMORYTYPE_ARRAY;
+  cp.srcArray = a->reg->frame.frame.pArray[0];
+  cp.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  cp.dstDevice = a->dst;
+  cp.dstPitch = (gsize) a->width * 4;
+  cp.WidthInBytes = (gsize) a->width * 4;
+  cp.Height = a->height;
+  check (ZC_CUDA_CHECK (zc_cuda.Memcpy2D (&cp), &error), error);
 }
 
 typedef struct
@@ -207,12 +234,23 @@ bench_egl (gint w, gint h)
   s.conv = copy;
   row (w, h, "cuGraphicsEGLRegisterImage + frame query + unregister alone",
       -time_step (step_register_only, &s));
-  row (w, h, "EGLImage -> CUDA copy, registered per frame",
+  row (w, h, "EGLImage -> CUDA copy (texture kernel), registered per frame",
       time_step (step_register_process, &s));
   s.reg = zc_cuda_reg_egl_image (ctx, s.image, &error);
   check (s.reg != NULL, error);
-  row (w, h, "EGLImage -> CUDA copy, registration cached",
+  row (w, h, "EGLImage -> CUDA copy (texture kernel), registration cached",
       time_step (step_process, &s));
+  if (s.reg->frame.frameType == CU_EGL_FRAME_TYPE_ARRAY) {
+    ArrayCopyStep a = {.reg = s.reg,.width = w,.height = h };
+
+    gst_cuda_context_push (ctx);
+    check (ZC_CUDA_CHECK (zc_cuda.MemAlloc (&a.dst, (gsize) w * h * 4),
+            &error), error);
+    row (w, h, "EGLImage -> CUDA, raw cuMemcpy2D from the array (no pool)",
+        time_step (step_array_memcpy, &a));
+    ZC_CUDA_CHECK (zc_cuda.MemFree (a.dst), NULL);
+    gst_cuda_context_pop (NULL);
+  }
   if (reorder) {
     s.conv = reorder;
     row (w, h, "EGLImage -> CUDA, RGBA->BGRx reorder kernel, cached",
