@@ -382,9 +382,11 @@ copy_frame (ZcCudaConverter *conv, const ZcFrameSource *fs,
   if (fs->r != conv->r || fs->g != conv->g || fs->b != conv->b ||
       fs->a != conv->a)
     return reorder_frame (conv, fs, dst, (gint) dst_pitch, error);
-  /* Out of a CUDA array, the texture-reading kernel (with the identity
-   * order) beat cuMemcpy2D on the H100: 0.018 vs 0.032 ms at 1080p,
-   * 0.049 vs 0.091 ms at 4K (bench/gpu/RESULTS.md). */
+  /* Out of a CUDA array the texture-reading kernel (identity order) is
+   * used for plain copies too: on the H100 it took a steady 0.017 ms per
+   * 1080p frame through this function where cuMemcpy2DAsync took 0.019 to
+   * 0.032 ms over several runs (bench/gpu/RESULTS.md; both are mostly pool
+   * and sync overhead), and it is the same code the reorder path runs. */
   if (fs->type == CU_MEMORYTYPE_ARRAY && conv->module != NULL)
     return reorder_frame (conv, fs, dst, (gint) dst_pitch, error);
 
