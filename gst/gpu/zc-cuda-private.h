@@ -7,16 +7,14 @@
 
 G_BEGIN_DECLS
 
-typedef enum
-{
+typedef enum {
   ZC_CUDA_REG_HOST,
   ZC_CUDA_REG_EGL,
 } ZcCudaRegKind;
 
-struct _ZcCudaReg
-{
+struct _ZcCudaReg {
   ZcCudaRegKind kind;
-  GstCudaContext *ctx;          /* ref held: unregistering needs it */
+  GstCudaContext *ctx; /* ref held: unregistering needs it */
 
   /* ZC_CUDA_REG_HOST: the caller's range and the page-aligned range we
    * registered around it (cuMemHostRegister wants whole pages). */
@@ -24,7 +22,7 @@ struct _ZcCudaReg
   gsize host_size;
   guint8 *pinned_base;
   gsize pinned_size;
-  CUdeviceptr host_dev_ptr;     /* device address of host_ptr */
+  CUdeviceptr host_dev_ptr; /* device address of host_ptr */
 
   /* ZC_CUDA_REG_EGL: the frame stays valid while registered.  An array
    * frame gets a texture object, made once here, for the NV12 kernel. */

@@ -8,8 +8,8 @@
  *
  * The flow, per PipeWire buffer:
  *   add_buffer:    reg = zc_cuda_reg_host (ctx, mapped_ptr, size)      (MemFd)
- *               or reg = zc_cuda_reg_egl_image (ctx, egl_image)        (DMA-BUF)
- *   each frame:    zc_cuda_converter_process (conv, reg, offset, stride, &outbuf)
+ *               or reg = zc_cuda_reg_egl_image (ctx, egl_image) (DMA-BUF) each
+ * frame:    zc_cuda_converter_process (conv, reg, offset, stride, &outbuf)
  *   remove_buffer: zc_cuda_reg_free (reg)
  * Registration costs a fraction of a millisecond on a good day and tens of
  * milliseconds on a busy desktop: it is made once per buffer, never per frame.
@@ -46,15 +46,15 @@ typedef struct _ZcCudaReg ZcCudaReg;
  * fine where the device supports read-only registration (Turing and newer).
  * The mapping must outlive the registration. */
 ZcCudaReg *zc_cuda_reg_host (GstCudaContext *ctx, gpointer ptr, gsize size,
-    GError **error);
+                             GError **error);
 
 /* Registers an EGLImage (from zc_egl_import_dmabuf(), or from a GL texture in
  * tests) with cuGraphicsEGLRegisterImage, read-only.  The image must outlive
  * the registration. */
 ZcCudaReg *zc_cuda_reg_egl_image (GstCudaContext *ctx, gpointer egl_image,
-    GError **error);
+                                  GError **error);
 
-void zc_cuda_reg_free (ZcCudaReg *reg);   /* NULL ok */
+void zc_cuda_reg_free (ZcCudaReg *reg); /* NULL ok */
 
 /* ---- converter: registered source -> GstCudaBufferPool buffer ---- */
 
@@ -65,7 +65,7 @@ typedef struct _ZcCudaConverter ZcCudaConverter;
  * only, the packed formats GStreamer 1.22's CUDA memory can hold); in_format
  * is one of BGRx BGRA RGBx RGBA xRGB ARGB. */
 gboolean zc_cuda_converter_supports (GstVideoFormat in_format,
-    GstVideoFormat out_format);
+                                     GstVideoFormat out_format);
 
 /* in_info: the PipeWire buffer's format and size (its stride is ignored: the
  * stride comes with each frame).  Owns a GstCudaBufferPool with caps
@@ -76,7 +76,9 @@ gboolean zc_cuda_converter_supports (GstVideoFormat in_format,
  * in_info's format is used where CUDA does not say, and is always the
  * output's byte order in copy mode (reordered on the GPU if they differ). */
 ZcCudaConverter *zc_cuda_converter_new (GstCudaContext *ctx,
-    const GstVideoInfo *in_info, GstVideoFormat out_format, GError **error);
+                                        const GstVideoInfo *in_info,
+                                        GstVideoFormat out_format,
+                                        GError **error);
 
 /* The output caps (transfer none). */
 GstCaps *zc_cuda_converter_get_caps (ZcCudaConverter *conv);
@@ -88,13 +90,13 @@ GstCaps *zc_cuda_converter_get_caps (ZcCudaConverter *conv);
  * finished when this returns, so the PipeWire buffer may go back to the
  * compositor at once.  GST_FLOW_ERROR with *error set on failure; the
  * pool's flushing state comes back as GST_FLOW_FLUSHING without error. */
-GstFlowReturn zc_cuda_converter_process (ZcCudaConverter *conv,
-    ZcCudaReg *src, gsize offset, gint stride, GstBuffer **out,
-    GError **error);
+GstFlowReturn zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src,
+                                         gsize offset, gint stride,
+                                         GstBuffer **out, GError **error);
 
 /* Stops handing out buffers (unblocks a waiting process) or starts again. */
 void zc_cuda_converter_set_flushing (ZcCudaConverter *conv, gboolean flushing);
 
-void zc_cuda_converter_free (ZcCudaConverter *conv);   /* NULL ok */
+void zc_cuda_converter_free (ZcCudaConverter *conv); /* NULL ok */
 
 G_END_DECLS

@@ -20,7 +20,7 @@ typedef struct _ZcEgl ZcEgl;
  * ZC_ERROR_UNSUPPORTED when libEGL, EGL_EXT_device_enumeration /
  * EGL_EXT_platform_device or EGL_EXT_image_dma_buf_import are missing. */
 ZcEgl *zc_egl_new (const gchar *render_node, GError **error);
-void zc_egl_free (ZcEgl *egl);   /* NULL ok */
+void zc_egl_free (ZcEgl *egl); /* NULL ok */
 
 /* The EGLDisplay (for tests that make GL textures on the same display). */
 gpointer zc_egl_get_display (ZcEgl *egl);
@@ -46,9 +46,10 @@ GArray *zc_egl_query_modifiers (ZcEgl *egl, guint32 drm_fourcc);
  * caller (EGL dups what it keeps).  NULL and ZC_ERROR_FAILED with the EGL
  * error name on failure: the caller drops the modifier and renegotiates. */
 gpointer zc_egl_import_dmabuf (ZcEgl *egl, guint32 drm_fourcc, guint64 modifier,
-    gint width, gint height, guint n_planes, const gint *fds,
-    const guint32 *offsets, const guint32 *strides, GError **error);
-void zc_egl_destroy_image (ZcEgl *egl, gpointer image);   /* NULL ok */
+                               gint width, gint height, guint n_planes,
+                               const gint *fds, const guint32 *offsets,
+                               const guint32 *strides, GError **error);
+void zc_egl_destroy_image (ZcEgl *egl, gpointer image); /* NULL ok */
 
 /* The CUDA device ordinal behind the EGL device (EGL_NV_device_cuda), or -1
  * when EGL cannot tell (Mesa, or an old driver). */

@@ -4,15 +4,13 @@
 
 /* A handful of formats with a handful of modifiers each: arrays searched
  * linearly are smaller and easier to read than hash tables. */
-typedef struct
-{
+typedef struct {
   guint32 fourcc;
-  GArray *modifiers;            /* guint64, INVALID (implicit) last if present */
+  GArray *modifiers; /* guint64, INVALID (implicit) last if present */
 } ZcModifierFormat;
 
-struct _ZcModifiers
-{
-  GArray *formats;              /* ZcModifierFormat, in insertion order */
+struct _ZcModifiers {
+  GArray *formats; /* ZcModifierFormat, in insertion order */
 };
 
 static void
@@ -62,7 +60,7 @@ find_modifier (const GArray *modifiers, guint64 modifier)
 {
   for (guint i = 0; i < modifiers->len; i++)
     if (g_array_index (modifiers, guint64, i) == modifier)
-      return (gint) i;
+      return (gint)i;
   return -1;
 }
 
@@ -72,12 +70,12 @@ zc_modifiers_copy (const ZcModifiers *mods)
   ZcModifiers *copy = zc_modifiers_new ();
 
   for (guint i = 0; i < mods->formats->len; i++) {
-    const ZcModifierFormat *f =
-        &g_array_index (mods->formats, ZcModifierFormat, i);
+    const ZcModifierFormat *f
+        = &g_array_index (mods->formats, ZcModifierFormat, i);
 
     for (guint j = 0; j < f->modifiers->len; j++)
       zc_modifiers_add (copy, f->fourcc,
-          g_array_index (f->modifiers, guint64, j));
+                        g_array_index (f->modifiers, guint64, j));
   }
   return copy;
 }
@@ -99,7 +97,7 @@ zc_modifiers_add (ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier)
 
     g_array_append_val (mods->formats, nf);
     f = &g_array_index (mods->formats, ZcModifierFormat,
-        mods->formats->len - 1);
+                        mods->formats->len - 1);
   }
 
   if (find_modifier (f->modifiers, modifier) >= 0)
@@ -108,9 +106,9 @@ zc_modifiers_add (ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier)
   /* Keep the implicit modifier last: a producer that can honour an explicit
    * one should pick it, since the importer then knows the layout. */
   len = f->modifiers->len;
-  if (modifier != ZC_DRM_FORMAT_MOD_INVALID && len > 0 &&
-      g_array_index (f->modifiers, guint64, len - 1) ==
-      ZC_DRM_FORMAT_MOD_INVALID)
+  if (modifier != ZC_DRM_FORMAT_MOD_INVALID && len > 0
+      && g_array_index (f->modifiers, guint64, len - 1)
+             == ZC_DRM_FORMAT_MOD_INVALID)
     g_array_insert_val (f->modifiers, len - 1, modifier);
   else
     g_array_append_val (f->modifiers, modifier);
@@ -119,7 +117,7 @@ zc_modifiers_add (ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier)
 
 guint
 zc_modifiers_add_array (ZcModifiers *mods, guint32 drm_fourcc,
-    const GArray *egl_modifiers, gboolean allow_implicit)
+                        const GArray *egl_modifiers, gboolean allow_implicit)
 {
   guint n = 0;
 
@@ -128,7 +126,7 @@ zc_modifiers_add_array (ZcModifiers *mods, guint32 drm_fourcc,
   if (egl_modifiers != NULL)
     for (guint i = 0; i < egl_modifiers->len; i++)
       zc_modifiers_add (mods, drm_fourcc,
-          g_array_index (egl_modifiers, guint64, i));
+                        g_array_index (egl_modifiers, guint64, i));
   if (allow_implicit)
     zc_modifiers_add (mods, drm_fourcc, ZC_DRM_FORMAT_MOD_INVALID);
 
@@ -138,7 +136,7 @@ zc_modifiers_add_array (ZcModifiers *mods, guint32 drm_fourcc,
 
 gboolean
 zc_modifiers_contains (const ZcModifiers *mods, guint32 drm_fourcc,
-    guint64 modifier)
+                       guint64 modifier)
 {
   const ZcModifierFormat *f;
 
@@ -167,7 +165,7 @@ zc_modifiers_get_format (const ZcModifiers *mods, guint index)
 
 const guint64 *
 zc_modifiers_get_modifiers (const ZcModifiers *mods, guint32 drm_fourcc,
-    guint *n_modifiers)
+                            guint *n_modifiers)
 {
   const ZcModifierFormat *f;
 
@@ -180,7 +178,7 @@ zc_modifiers_get_modifiers (const ZcModifiers *mods, guint32 drm_fourcc,
     return NULL;
   }
   *n_modifiers = f->modifiers->len;
-  return (const guint64 *) f->modifiers->data;
+  return (const guint64 *)f->modifiers->data;
 }
 
 gboolean
@@ -207,14 +205,14 @@ zc_modifiers_drop (ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier)
   if (pos < 0)
     return ZC_MODIFIERS_DROP_NOT_FOUND;
 
-  g_array_remove_index (f->modifiers, (guint) pos);
+  g_array_remove_index (f->modifiers, (guint)pos);
   if (f->modifiers->len > 0)
     return ZC_MODIFIERS_DROP_FORMAT_LEFT;
 
   /* A format with no modifier cannot be offered as DMA-BUF at all. */
   g_array_remove_index (mods->formats, index);
-  return mods->formats->len > 0 ?
-      ZC_MODIFIERS_DROP_OTHERS_LEFT : ZC_MODIFIERS_DROP_NONE_LEFT;
+  return mods->formats->len > 0 ? ZC_MODIFIERS_DROP_OTHERS_LEFT
+                                : ZC_MODIFIERS_DROP_NONE_LEFT;
 }
 
 gchar *
@@ -225,18 +223,20 @@ zc_modifiers_to_string (const ZcModifiers *mods)
   g_return_val_if_fail (mods != NULL, g_string_free (s, FALSE));
 
   for (guint i = 0; i < mods->formats->len; i++) {
-    const ZcModifierFormat *f =
-        &g_array_index (mods->formats, ZcModifierFormat, i);
+    const ZcModifierFormat *f
+        = &g_array_index (mods->formats, ZcModifierFormat, i);
 
     if (i > 0)
       g_string_append_c (s, ' ');
     /* A fourcc is four printable characters, low byte first. */
-    g_string_append_printf (s, "%c%c%c%c:",
-        (gchar) (f->fourcc & 0xff), (gchar) ((f->fourcc >> 8) & 0xff),
-        (gchar) ((f->fourcc >> 16) & 0xff), (gchar) ((f->fourcc >> 24) & 0xff));
+    g_string_append_printf (s, "%c%c%c%c:", (gchar)(f->fourcc & 0xff),
+                            (gchar)((f->fourcc >> 8) & 0xff),
+                            (gchar)((f->fourcc >> 16) & 0xff),
+                            (gchar)((f->fourcc >> 24) & 0xff));
     for (guint j = 0; j < f->modifiers->len; j++)
       g_string_append_printf (s, "%s0x%016" G_GINT64_MODIFIER "x",
-          j > 0 ? "," : "", g_array_index (f->modifiers, guint64, j));
+                              j > 0 ? "," : "",
+                              g_array_index (f->modifiers, guint64, j));
   }
   return g_string_free (s, FALSE);
 }
