@@ -291,11 +291,17 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
    * stream time), so the age of the frame is measured on it and then
    * applied to our clocks. */
   base_time = gst_element_get_base_time (self->pipeline);
-  pts = GST_BUFFER_PTS (buffer);
+  /* Encoders shift timestamps (x264enc by 1000 hours, to keep DTS
+   * positive) and say so in the segment: convert to running time. */
+  pts = gst_segment_to_running_time (gst_sample_get_segment (sample),
+      GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
   clock = gst_element_get_clock (self->pipeline);
   if (clock && GST_CLOCK_TIME_IS_VALID (pts) &&
       GST_CLOCK_TIME_IS_VALID (base_time)) {
     GstClockTime clock_now = gst_clock_get_time (clock);
+    GST_LOG ("frame pts %" GST_TIME_FORMAT " base %" GST_TIME_FORMAT
+        " clock %" GST_TIME_FORMAT, GST_TIME_ARGS (pts),
+        GST_TIME_ARGS (base_time), GST_TIME_ARGS (clock_now));
     if (clock_now > base_time + pts)
       capture_mono = now_mono - (gint64) ((clock_now - base_time - pts) /
           GST_USECOND);
@@ -528,6 +534,13 @@ build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
   }
 
   self->pipeline = gst_pipeline_new ("zerocast");
+  /* The system clock, not pipewiresrc's: PipeWire's clock only moves once
+   * per graph cycle, which would hide the latency we report. */
+  {
+    GstClock *system_clock = gst_system_clock_obtain ();
+    gst_pipeline_use_clock (GST_PIPELINE (self->pipeline), system_clock);
+    gst_object_unref (system_clock);
+  }
   /* A leaky queue: when the encoder falls behind it encodes the newest
    * frame instead of building up latency. */
   queue = gst_element_factory_make ("queue", NULL);
