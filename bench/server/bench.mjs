@@ -71,13 +71,18 @@ async function latencyRun(browser, size, mode) {
   }
 }
 
+// mode 'test-pattern': a busy moving videotestsrc instead of PipeWire, for
+// a realistic bitrate per viewer.
 async function fanoutRun(size, mode, viewers) {
-  const producer = await startProducer(size);
+  const producer = mode === 'test-pattern' ? null : await startProducer(size);
   let server;
   const clients = [];
   try {
-    server = await startServer(['--node-id', producer.node, '--listen', '127.0.0.1:0',
-      '--video-mode', mode, '--encoder', 'x264enc', '--fps', String(FPS)]);
+    server = await startServer(producer ?
+      ['--node-id', producer.node, '--listen', '127.0.0.1:0', '--video-mode', mode,
+        '--encoder', 'x264enc', '--fps', String(FPS)] :
+      ['--test-pattern', size, '--listen', '127.0.0.1:0', '--encoder', 'x264enc',
+        '--fps', String(FPS), '--bitrate', '4000']);
     await waitStreaming(server);
     for (let i = 0; i < viewers; i++) {
       clients.push(await rawWebSocket(server.host, server.port, '/ws'));
@@ -101,7 +106,7 @@ async function fanoutRun(size, mode, viewers) {
   } finally {
     for (const c of clients) c.destroy();
     if (server) await server.stop();
-    producer.stop();
+    if (producer) producer.stop();
   }
 }
 
@@ -127,7 +132,7 @@ run('bench-server', async () => {
   report.push('', '### Server CPU with N viewers on one encode (1280x720, x264enc)', '',
     '| video mode | viewers | server CPU % | encoded fps | frames sent per viewer per s | frames dropped | Mbit/s out |',
     '|---|---|---|---|---|---|---|');
-  for (const mode of ['zerocopy', 'shm']) {
+  for (const mode of ['zerocopy', 'shm', 'test-pattern']) {
     for (const n of [1, 10, 50]) {
       try {
         const r = await fanoutRun('1280x720', mode, n);
