@@ -41,7 +41,7 @@ bytes_copied (GstElement * src)
 int
 main (int argc, char **argv)
 {
-  gchar *element = NULL;
+  gchar *element = NULL, *mode = NULL;
   gint node = 0, seconds = 10, warmup = 2;
   GOptionEntry entries[] = {
     {"element", 0, 0, G_OPTION_ARG_STRING, &element,
@@ -50,6 +50,9 @@ main (int argc, char **argv)
     {"seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "Measured seconds", "S"},
     {"warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Seconds before measuring",
         "S"},
+    {"output-mode", 0, 0, G_OPTION_ARG_STRING, &mode,
+        "pipewirezerocopysrc output-mode (default system); cuda adds "
+        "a CUDA-memory caps filter", "MODE"},
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("- one capture consumer");
@@ -77,8 +80,10 @@ main (int argc, char **argv)
         "fakesink name=sink sync=false", node);
   else
     desc = g_strdup_printf ("%s name=src pipewire-node-id=%d "
-        "keepalive-time=0 output-mode=system ! fakesink name=sink sync=false",
-        element, node);
+        "keepalive-time=0 output-mode=%s ! %s fakesink name=sink sync=false",
+        element, node, mode ? mode : "system",
+        g_strcmp0 (mode, "cuda") == 0 ?
+        "video/x-raw(memory:CUDAMemory),format=NV12 !" : "");
   pipe = gst_parse_launch (desc, &error);
   if (pipe == NULL) {
     g_printerr ("zc-bench-consumer: %s\n", error->message);
@@ -114,9 +119,10 @@ main (int argc, char **argv)
     g_printerr ("zc-bench-consumer: %s received no frame\n", element);
     return 1;
   }
-  g_print ("{\"element\": \"%s\", \"frames\": %" G_GINT64_FORMAT
+  g_print ("{\"element\": \"%s\", \"mode\": \"%s\", \"frames\": %" G_GINT64_FORMAT
       ", \"fps\": %.1f, \"cpu_us_per_frame\": %.1f, "
-      "\"bytes_copied_per_frame\": %s}\n", element, f1 - f0,
+      "\"bytes_copied_per_frame\": %s}\n", element, mode ? mode : "system",
+      f1 - f0,
       (f1 - f0) / (t1 - t0), (c1 - c0) * 1e6 / (f1 - f0),
       g_object_class_find_property (G_OBJECT_GET_CLASS (src),
           "bytes-copied") ? g_strdup_printf ("%.0f",
