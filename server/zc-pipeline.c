@@ -584,9 +584,20 @@ build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
       encoder);
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
-    /* The bus holds the element's own error; it is more precise. */
-    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
-        "%s with %s would not start", current_mode_name (self), encoder);
+    /* The element's own error on the bus says why; prefer it. */
+    g_autoptr (GstMessage) msg = gst_bus_pop_filtered (bus,
+        GST_MESSAGE_ERROR);
+    g_autoptr (GError) bus_error = NULL;
+
+    if (msg) {
+      gst_message_parse_error (msg, &bus_error, NULL);
+      *encoder_fault = is_inside (GST_MESSAGE_SRC (msg), self->encoder_bin);
+      g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+          "%s: %s", GST_MESSAGE_SRC_NAME (msg), bus_error->message);
+    } else {
+      g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+          "%s with %s would not start", current_mode_name (self), encoder);
+    }
     return FALSE;
   }
   g_mutex_lock (&self->lock);

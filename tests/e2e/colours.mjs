@@ -1,12 +1,13 @@
 // The viewer shows the headless desktop's colour window with each colour in
 // its quadrant: no red/blue swap, no mirroring, canvas at the stream size.
 // SPDX-License-Identifier: LGPL-2.1-or-later
-import { run, startServer, waitStreaming, launchBrowser, openViewer,
+import { run, needBrowser, startServer, waitStreaming, launchBrowser, openViewer,
   waitDecoded, check } from './lib.mjs';
 
 const W = 640, H = 480;
 
 run('colours', async () => {
+  await needBrowser();
   const server = await startServer(['--headless', `${W}x${H}`,
     '--listen', '127.0.0.1:0']);
   await waitStreaming(server);

@@ -119,13 +119,17 @@ export async function waitStreaming(server, timeoutMs = 30000) {
   }, timeoutMs);
 }
 
-export async function launchBrowser() {
-  let playwright;
+// Skips (exit 77) before anything starts when the browser tests cannot run.
+export async function needBrowser() {
   try {
-    playwright = await import('playwright-core');
+    return await import('playwright-core');
   } catch (e) {
     skip('playwright-core is not installed: run `npm ci --prefix tests/e2e`');
   }
+}
+
+export async function launchBrowser() {
+  const playwright = await needBrowser();
   const exe = process.env.ZC_CHROMIUM || '/usr/bin/chromium';
   try {
     readFileSync(exe);

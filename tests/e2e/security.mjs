@@ -2,7 +2,7 @@
 // required; a wrong token is refused; garbage closes only the connection
 // that sent it, with a reason, while a real viewer keeps playing.
 // SPDX-License-Identifier: LGPL-2.1-or-later
-import { run, startServer, waitStreaming, launchBrowser, openViewer,
+import { run, needBrowser, startServer, waitStreaming, launchBrowser, openViewer,
   waitDecoded, waitFor, rawWebSocket, check } from './lib.mjs';
 
 function errorText(ws) {
@@ -11,6 +11,7 @@ function errorText(ws) {
 }
 
 run('security', async () => {
+  await needBrowser();
   // Bound to every interface without --token: one is generated.
   const server = await startServer(['--test-pattern', '320x240',
     '--listen', '0.0.0.0:0', '--encoder', 'x264enc']);

@@ -2,10 +2,11 @@
 // keyframes and then closed with a reason, while a normal viewer keeps
 // playing and the server's RSS stays bounded.
 // SPDX-License-Identifier: LGPL-2.1-or-later
-import { run, startServer, waitStreaming, launchBrowser, openViewer,
+import { run, needBrowser, startServer, waitStreaming, launchBrowser, openViewer,
   waitDecoded, waitFor, metrics, rssBytes, rawWebSocket, check } from './lib.mjs';
 
 run('slow-viewer', async () => {
+  await needBrowser();
   // Short GOP and a high bitrate fill a stalled socket fast.
   const server = await startServer(['--test-pattern', '1280x720',
     '--listen', '127.0.0.1:0', '--bitrate', '20000', '--gop', '10',

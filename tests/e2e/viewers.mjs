@@ -2,10 +2,11 @@
 // viewer joining mid-stream shows a picture within a second (its first
 // frame is a keyframe, replayed from the last one).
 // SPDX-License-Identifier: LGPL-2.1-or-later
-import { run, startServer, waitStreaming, launchBrowser, openViewer,
+import { run, needBrowser, startServer, waitStreaming, launchBrowser, openViewer,
   waitDecoded, viewerState, waitFor, metrics, check } from './lib.mjs';
 
 run('viewers', async () => {
+  await needBrowser();
   const server = await startServer(['--headless', '640x480',
     '--listen', '127.0.0.1:0', '--gop', '90']);
   await waitStreaming(server);

@@ -1,7 +1,9 @@
 // Video mode fallback with a real PipeWire producer (run under
 // zc-run-session): without the zerocopy plugin, `auto` falls back from
 // zerocopy to native to shm, logging why each failed; when the producer
-// goes away at run time the server says so and exits 1.
+// goes away at run time the server says so and exits 1. Then a YUY2
+// producer: whatever mode takes it, the stream plays, and a mode that
+// refused it logged the element's own reason.
 // SPDX-License-Identifier: LGPL-2.1-or-later
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,5 +54,33 @@ run('fallback', async () => {
       'the reason is printed');
   } finally {
     if (pexit === null) producer.kill('SIGTERM');
+  }
+
+  const yuy2 = spawn(join(buildRoot(), 'tests', 'producer', 'zc-test-producer'),
+    ['--fps', '30', '--format', 'YUY2'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let yout = '';
+  let yexit = null;
+  yuy2.stdout.on('data', (d) => { yout += d; });
+  yuy2.on('exit', (c) => { yexit = c; });
+  try {
+    const m = await waitFor('the YUY2 producer', () => /READY (\d+)/.exec(yout), 15000);
+    const server = await startServer(['--node-id', m[1], '--listen', '127.0.0.1:0']);
+    await waitStreaming(server);
+    const mm = await waitFor('YUY2 frames', async () => {
+      const x = await metrics(server);
+      return x.zerocast_frames_encoded_total > 10 ? x : null;
+    }, 15000);
+    check(mm.zerocast_frames_encoded_total > 10, 'the YUY2 node streams');
+    const out = server.output();
+    const mode = /streaming with video mode (\S+)/.exec(out)[1];
+    if (mode !== 'zerocopy') {
+      check(/video mode zerocopy with encoder \S+ failed: pipewirezerocopysrc\S*: .*YUY2/.test(out),
+        `zerocopy refused YUY2 with the element's reason, ${mode} took over`);
+    } else {
+      check(true, 'zerocopy takes YUY2 itself');
+    }
+    await server.stop();
+  } finally {
+    if (yexit === null) yuy2.kill('SIGTERM');
   }
 });
