@@ -65,6 +65,7 @@ struct _ZcPipeline
   GBytes *last_sps;
   ZcPipelineStats stats;
   gint64 last_keyframe_request_us;
+  gchar *last_failure;          /* why the newest attempt failed */
 };
 
 typedef struct
@@ -134,6 +135,7 @@ pipeline_unref (ZcPipeline *self)
   g_mutex_clear (&self->lock);
   g_main_context_unref (self->context);
   g_free (self->encoder_name);
+  g_free (self->last_failure);
   g_free (self);
 }
 
@@ -365,6 +367,8 @@ make_source (ZcPipeline *self, ZcVideoMode mode, GError **error)
     /* A moving pattern, so the encoder works as it would on a live desktop. */
     gst_util_set_object_arg (G_OBJECT (src), "pattern", "smpte");
     g_object_set (src, "is-live", TRUE, "horizontal-speed", 4, NULL);
+    if (c->test_pattern_frames > 0)
+      g_object_set (src, "num-buffers", c->test_pattern_frames, NULL);
     caps = gst_caps_new_simple ("video/x-raw",
         "format", G_TYPE_STRING, "BGRx",
         "width", G_TYPE_INT, c->width ? c->width : 1280,
@@ -433,6 +437,8 @@ attempt_failed (ZcPipeline *self, gboolean encoder_at_fault,
 {
   g_printerr ("zerocast: video mode %s with encoder %s failed: %s\n",
       current_mode_name (self), self->encoders[self->encoder_idx], why);
+  g_free (self->last_failure);
+  self->last_failure = g_strdup (why);
   if (encoder_at_fault)
     self->encoder_bad[self->encoder_idx] = TRUE;
   else
@@ -639,6 +645,8 @@ start_some (ZcPipeline *self, GError **error)
     g_printerr ("zerocast: video mode %s with encoder %s failed: %s\n",
         current_mode_name (self), self->encoders[self->encoder_idx],
         last->message);
+    g_free (self->last_failure);
+    self->last_failure = g_strdup (last->message);
     if (encoder_fault)
       self->encoder_bad[self->encoder_idx] = TRUE;
     else
@@ -650,7 +658,8 @@ start_some (ZcPipeline *self, GError **error)
       " Check the source (is the PipeWire node there?) and that an H.264 "
       "encoder is installed (gstreamer1.0-plugins-ugly for x264enc)",
       zc_video_mode_to_string (self->config.mode), self->config.encoder,
-      last ? "; last error: " : "", last ? last->message : "");
+      self->last_failure ? "; last error: " : "",
+      self->last_failure ? self->last_failure : "");
   return FALSE;
 }
 

@@ -34,6 +34,7 @@ typedef struct
   guint32 node_id;
   gint pipewire_fd;
   gboolean test_pattern;
+  gint test_pattern_frames;     /* > 0: the pattern ends (EOS) after these */
   guint width, height;          /* required size, 0 = what the source offers */
   ZcVideoMode mode;
   const gchar *encoder;         /* "auto" or one of zc_encoder_names() */
