@@ -7,12 +7,11 @@
 GST_DEBUG_CATEGORY_STATIC (zc_encoder_debug);
 #define GST_CAT_DEFAULT zc_encoder_debug
 
-typedef struct
-{
+typedef struct {
   const gchar *name;
-  const gchar *raw_format;      /* what the encoder wants from videoconvert */
-  const gchar *profile;         /* forced through caps after the encoder */
-  gboolean bitrate_in_bps;      /* else kbit/s */
+  const gchar *raw_format; /* what the encoder wants from videoconvert */
+  const gchar *profile;    /* forced through caps after the encoder */
+  gboolean bitrate_in_bps; /* else kbit/s */
   const gchar *bitrate_prop;
   const gchar *gop_prop;
   /* Low-latency settings; a property this GStreamer version lacks is
@@ -22,35 +21,50 @@ typedef struct
 
 static const EncoderInfo encoders[] = {
   {
-    .name = "nvh264enc", .raw_format = "NV12", .profile = "main",
-    .bitrate_prop = "bitrate", .gop_prop = "gop-size",
-    .props = { "preset=low-latency-hq", "rc-mode=cbr", "zerolatency=true",
-        "bframes=0", "rc-lookahead=0", NULL },
+      .name = "nvh264enc",
+      .raw_format = "NV12",
+      .profile = "main",
+      .bitrate_prop = "bitrate",
+      .gop_prop = "gop-size",
+      .props = { "preset=low-latency-hq", "rc-mode=cbr", "zerolatency=true",
+                 "bframes=0", "rc-lookahead=0", NULL },
   },
   {
-    .name = "qsvh264enc", .raw_format = "NV12", .profile = "main",
-    .bitrate_prop = "bitrate", .gop_prop = "gop-size",
-    .props = { "rate-control=cbr", "b-frames=0", "target-usage=7", NULL },
+      .name = "qsvh264enc",
+      .raw_format = "NV12",
+      .profile = "main",
+      .bitrate_prop = "bitrate",
+      .gop_prop = "gop-size",
+      .props = { "rate-control=cbr", "b-frames=0", "target-usage=7", NULL },
   },
   {
-    .name = "vah264enc", .raw_format = "NV12", .profile = "main",
-    .bitrate_prop = "bitrate", .gop_prop = "key-int-max",
-    .props = { "rate-control=cbr", "b-frames=0", "target-usage=7", NULL },
+      .name = "vah264enc",
+      .raw_format = "NV12",
+      .profile = "main",
+      .bitrate_prop = "bitrate",
+      .gop_prop = "key-int-max",
+      .props = { "rate-control=cbr", "b-frames=0", "target-usage=7", NULL },
   },
   {
-    .name = "openh264enc", .raw_format = "I420",
-    .profile = "constrained-baseline", .bitrate_in_bps = TRUE,
-    .bitrate_prop = "bitrate", .gop_prop = "gop-size",
-    .props = { "rate-control=bitrate", "complexity=low", "usage-type=screen",
-        "multi-thread=2", "enable-frame-skip=false", NULL },
+      .name = "openh264enc",
+      .raw_format = "I420",
+      .profile = "constrained-baseline",
+      .bitrate_in_bps = TRUE,
+      .bitrate_prop = "bitrate",
+      .gop_prop = "gop-size",
+      .props = { "rate-control=bitrate", "complexity=low", "usage-type=screen",
+                 "multi-thread=2", "enable-frame-skip=false", NULL },
   },
   {
-    .name = "x264enc", .raw_format = "I420", .profile = "constrained-baseline",
-    .bitrate_prop = "bitrate", .gop_prop = "key-int-max",
-    /* zerolatency: no lookahead, sliced threads; CBR with a short VBV
-     * buffer so a frame never waits for rate control. */
-    .props = { "tune=zerolatency", "speed-preset=ultrafast", "bframes=0",
-        "b-adapt=false", "pass=cbr", "vbv-buf-capacity=200", NULL },
+      .name = "x264enc",
+      .raw_format = "I420",
+      .profile = "constrained-baseline",
+      .bitrate_prop = "bitrate",
+      .gop_prop = "key-int-max",
+      /* zerolatency: no lookahead, sliced threads; CBR with a short VBV
+       * buffer so a frame never waits for rate control. */
+      .props = { "tune=zerolatency", "speed-preset=ultrafast", "bframes=0",
+                 "b-adapt=false", "pass=cbr", "vbv-buf-capacity=200", NULL },
   },
 };
 
@@ -61,7 +75,7 @@ init_debug (void)
 
   if (g_once_init_enter (&once)) {
     GST_DEBUG_CATEGORY_INIT (zc_encoder_debug, "zcencoder", 0,
-        "zerocast encoder selection");
+                             "zerocast encoder selection");
     g_once_init_leave (&once, 1);
   }
 }
@@ -79,8 +93,8 @@ const gchar *const *
 zc_encoder_names (void)
 {
   static const gchar *const names[] = { "nvh264enc", "qsvh264enc",
-    "vah264enc", "openh264enc", "x264enc", NULL
-  };
+                                        "vah264enc", "openh264enc",
+                                        "x264enc",   NULL };
   return names;
 }
 
@@ -103,7 +117,7 @@ set_prop (GstElement *enc, const gchar *name, const gchar *value)
 {
   if (g_object_class_find_property (G_OBJECT_GET_CLASS (enc), name) == NULL) {
     GST_INFO ("%s has no property %s here; not setting it",
-        GST_ELEMENT_NAME (enc), name);
+              GST_ELEMENT_NAME (enc), name);
     return;
   }
   gst_util_set_object_arg (G_OBJECT (enc), name, value);
@@ -111,7 +125,7 @@ set_prop (GstElement *enc, const gchar *name, const gchar *value)
 
 GstElement *
 zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
-    GError **error)
+                     GError **error)
 {
   const EncoderInfo *info = find (name);
   g_autofree gchar *bitrate = NULL;
@@ -123,14 +137,16 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
   init_debug ();
   if (info == NULL) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
-        "unknown encoder \"%s\"", name);
+                 "unknown encoder \"%s\"", name);
     return NULL;
   }
   enc = gst_element_factory_make (name, NULL);
   if (enc == NULL) {
-    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+    g_set_error (
+        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
         "encoder %s is not available (its GStreamer plugin is missing or "
-        "found no hardware)", name);
+        "found no hardware)",
+        name);
     return NULL;
   }
 
@@ -138,16 +154,17 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
     g_auto (GStrv) kv = g_strsplit (info->props[i], "=", 2);
     set_prop (enc, kv[0], kv[1]);
   }
-  bitrate = g_strdup_printf ("%u", info->bitrate_in_bps ?
-      settings->bitrate_kbps * 1000 : settings->bitrate_kbps);
+  bitrate = g_strdup_printf ("%u", info->bitrate_in_bps
+                                       ? settings->bitrate_kbps * 1000
+                                       : settings->bitrate_kbps);
   set_prop (enc, info->bitrate_prop, bitrate);
   gop = g_strdup_printf ("%u", settings->gop);
   set_prop (enc, info->gop_prop, gop);
 
   bin = gst_bin_new (NULL);
   profile_filter = gst_element_factory_make ("capsfilter", NULL);
-  profile_caps = gst_caps_new_simple ("video/x-h264",
-      "profile", G_TYPE_STRING, info->profile, NULL);
+  profile_caps = gst_caps_new_simple ("video/x-h264", "profile", G_TYPE_STRING,
+                                      info->profile, NULL);
   g_object_set (profile_filter, "caps", profile_caps, NULL);
   gst_bin_add_many (GST_BIN (bin), enc, profile_filter, NULL);
   gst_element_link (enc, profile_filter);
@@ -161,9 +178,9 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
     /* BT.709 whatever the size: videoconvert would pick BT.601 for small
      * frames, and a decoder that finds no colour description in the VUI
      * (openh264 writes none) shifts every colour. */
-    g_autoptr (GstCaps) raw_caps = gst_caps_new_simple ("video/x-raw",
-        "format", G_TYPE_STRING, info->raw_format,
-        "colorimetry", G_TYPE_STRING, "bt709", NULL);
+    g_autoptr (GstCaps) raw_caps = gst_caps_new_simple (
+        "video/x-raw", "format", G_TYPE_STRING, info->raw_format, "colorimetry",
+        G_TYPE_STRING, "bt709", NULL);
 
     g_object_set (raw_filter, "caps", raw_caps, NULL);
     gst_bin_add_many (GST_BIN (bin), convert, raw_filter, NULL);
@@ -179,6 +196,6 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
   gst_object_unref (pad);
 
   GST_INFO ("encoder %s: %s kbit/s, keyframe every %u frames, %s", name,
-      bitrate, settings->gop, info->profile);
+            bitrate, settings->gop, info->profile);
   return bin;
 }

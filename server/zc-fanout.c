@@ -4,11 +4,10 @@
 
 #include "zc-wire.h"
 
-struct _ZcViewer
-{
+struct _ZcViewer {
   const ZcViewerSinkFuncs *funcs;
   gpointer sink;
-  GQueue queue;                 /* GBytes not yet taken by the transport */
+  GQueue queue; /* GBytes not yet taken by the transport */
   gsize queued_bytes;
   gboolean waiting_keyframe;
   gboolean closed;
@@ -16,16 +15,15 @@ struct _ZcViewer
   gint64 first_overflow_us;
 };
 
-struct _ZcFanout
-{
+struct _ZcFanout {
   ZcFanoutLimits limits;
   ZcKeyframeFunc request_keyframe;
   gpointer user_data;
   GBytes *stream_init;
   GPtrArray *viewers;
-  GQueue gop;                   /* frames since the last keyframe */
+  GQueue gop; /* frames since the last keyframe */
   gsize gop_bytes;
-  gboolean gop_valid;           /* starts at a keyframe and fits the limit */
+  gboolean gop_valid; /* starts at a keyframe and fits the limit */
   ZcFanoutStats stats;
 };
 
@@ -44,7 +42,7 @@ zc_fanout_limits_init_default (ZcFanoutLimits *limits)
 
 ZcFanout *
 zc_fanout_new (const ZcFanoutLimits *limits, ZcKeyframeFunc request_keyframe,
-    gpointer user_data)
+               gpointer user_data)
 {
   ZcFanout *self = g_new0 (ZcFanout, 1);
 
@@ -99,8 +97,8 @@ flush (ZcFanout *self, ZcViewer *viewer)
     g_queue_pop_head (&viewer->queue);
     viewer->queued_bytes -= size;
     self->stats.bytes_out += size;
-    if (size > 0 && *(const guint8 *) g_bytes_get_data (b, NULL) ==
-        ZC_WIRE_VIDEO_FRAME)
+    if (size > 0
+        && *(const guint8 *)g_bytes_get_data (b, NULL) == ZC_WIRE_VIDEO_FRAME)
       self->stats.frames_sent++;
     g_bytes_unref (b);
   }
@@ -120,9 +118,9 @@ count_frames (GQueue *queue)
 {
   guint n = 0;
 
-  for (GList * l = queue->head; l; l = l->next)
-    if (*(const guint8 *) g_bytes_get_data (l->data, NULL) ==
-        ZC_WIRE_VIDEO_FRAME)
+  for (GList *l = queue->head; l; l = l->next)
+    if (*(const guint8 *)g_bytes_get_data (l->data, NULL)
+        == ZC_WIRE_VIDEO_FRAME)
       n++;
   return n;
 }
@@ -138,16 +136,17 @@ overflow (ZcFanout *self, ZcViewer *viewer)
   clear_queue (&viewer->queue);
   viewer->queued_bytes = 0;
 
-  if (viewer->overflows == 0 ||
-      now - viewer->first_overflow_us > self->limits.overflow_window_us) {
+  if (viewer->overflows == 0
+      || now - viewer->first_overflow_us > self->limits.overflow_window_us) {
     viewer->overflows = 0;
     viewer->first_overflow_us = now;
   }
   if (++viewer->overflows >= self->limits.max_overflows) {
-    g_autofree gchar *reason = g_strdup_printf ("viewer too slow: fell "
+    g_autofree gchar *reason = g_strdup_printf (
+        "viewer too slow: fell "
         "behind %u times in %u s; closing (check the viewer's bandwidth)",
         viewer->overflows,
-        (guint) (self->limits.overflow_window_us / G_USEC_PER_SEC));
+        (guint)(self->limits.overflow_window_us / G_USEC_PER_SEC));
     self->stats.viewers_closed_slow++;
     close_viewer (viewer, reason);
     return;
@@ -170,8 +169,8 @@ enqueue (ZcFanout *self, ZcViewer *viewer, GBytes *message)
   g_queue_push_tail (&viewer->queue, g_bytes_ref (message));
   viewer->queued_bytes += g_bytes_get_size (message);
   flush (self, viewer);
-  if (viewer->queued_bytes > self->limits.max_queue_bytes ||
-      g_queue_get_length (&viewer->queue) > self->limits.max_queue_frames)
+  if (viewer->queued_bytes > self->limits.max_queue_bytes
+      || g_queue_get_length (&viewer->queue) > self->limits.max_queue_frames)
     overflow (self, viewer);
 }
 
@@ -239,12 +238,12 @@ zc_fanout_reset (ZcFanout *self)
   /* Frames of the old stream must not be followed by P-frames of the new
    * one: everybody restarts at the new stream's first keyframe. */
   for (guint i = 0; i < self->viewers->len; i++)
-    ((ZcViewer *) self->viewers->pdata[i])->waiting_keyframe = TRUE;
+    ((ZcViewer *)self->viewers->pdata[i])->waiting_keyframe = TRUE;
 }
 
 ZcViewer *
 zc_fanout_add_viewer (ZcFanout *self, const ZcViewerSinkFuncs *funcs,
-    gpointer sink)
+                      gpointer sink)
 {
   ZcViewer *viewer = g_new0 (ZcViewer, 1);
 
@@ -256,14 +255,14 @@ zc_fanout_add_viewer (ZcFanout *self, const ZcViewerSinkFuncs *funcs,
   if (self->stream_init)
     enqueue (self, viewer, self->stream_init);
 
-  if (self->gop_valid && !g_queue_is_empty (&self->gop) &&
-      self->gop_bytes <= self->limits.max_queue_bytes / 2) {
+  if (self->gop_valid && !g_queue_is_empty (&self->gop)
+      && self->gop_bytes <= self->limits.max_queue_bytes / 2) {
     /* Replay from the last keyframe so the first frame decodes and a still
      * desktop shows at once; only the copies' flags differ. */
-    for (GList * l = self->gop.head; l && !viewer->closed; l = l->next) {
+    for (GList *l = self->gop.head; l && !viewer->closed; l = l->next) {
       gboolean key = l == self->gop.head;
-      g_autoptr (GBytes) replay = zc_wire_video_frame_with_flags (l->data,
-          ZC_WIRE_FLAG_REPLAYED | (key ? ZC_WIRE_FLAG_KEYFRAME : 0));
+      g_autoptr (GBytes) replay = zc_wire_video_frame_with_flags (
+          l->data, ZC_WIRE_FLAG_REPLAYED | (key ? ZC_WIRE_FLAG_KEYFRAME : 0));
       enqueue (self, viewer, replay);
     }
   } else {
@@ -300,6 +299,6 @@ zc_fanout_get_stats (ZcFanout *self, ZcFanoutStats *stats)
   stats->viewers = self->viewers->len;
   stats->queued_bytes = 0;
   for (guint i = 0; i < self->viewers->len; i++)
-    stats->queued_bytes += ((ZcViewer *) self->viewers->pdata[i])->queued_bytes;
+    stats->queued_bytes += ((ZcViewer *)self->viewers->pdata[i])->queued_bytes;
   stats->gop_bytes = self->gop_bytes;
 }

@@ -13,7 +13,7 @@ find_start_code (const guint8 *data, gsize size, gsize from)
 {
   for (gsize i = from; i + 3 <= size; i++) {
     if (data[i + 2] > 1)
-      i += 2;                   /* neither of the next 3 starts a code */
+      i += 2; /* neither of the next 3 starts a code */
     else if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1)
       return i;
   }
@@ -22,7 +22,7 @@ find_start_code (const guint8 *data, gsize size, gsize from)
 
 gboolean
 zc_h264_next_nal (const guint8 *data, gsize size, gsize *offset,
-    const guint8 **nal, gsize *nal_size)
+                  const guint8 **nal, gsize *nal_size)
 {
   gsize start = find_start_code (data, size, *offset);
   gsize end;
@@ -43,7 +43,7 @@ zc_h264_next_nal (const guint8 *data, gsize size, gsize *offset,
 
 gboolean
 zc_h264_parse_au (const guint8 *data, gsize size, ZcH264AuInfo *info,
-    GError **error)
+                  GError **error)
 {
   gsize offset = 0;
   const guint8 *nal;
@@ -53,7 +53,7 @@ zc_h264_parse_au (const guint8 *data, gsize size, ZcH264AuInfo *info,
   while (zc_h264_next_nal (data, size, &offset, &nal, &nal_size)) {
     if (nal_size == 0) {
       g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_FAILED,
-          "empty NAL unit in access unit");
+                           "empty NAL unit in access unit");
       return FALSE;
     }
     info->n_nals++;
@@ -80,8 +80,10 @@ zc_h264_parse_au (const guint8 *data, gsize size, ZcH264AuInfo *info,
   }
   if (info->n_nals == 0) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_FAILED,
-        "no Annex-B start code in %" G_GSIZE_FORMAT " bytes: is the stream "
-        "byte-stream?", size);
+                 "no Annex-B start code in %" G_GSIZE_FORMAT
+                 " bytes: is the stream "
+                 "byte-stream?",
+                 size);
     return FALSE;
   }
   info->keyframe = info->has_idr;
@@ -90,12 +92,11 @@ zc_h264_parse_au (const guint8 *data, gsize size, ZcH264AuInfo *info,
 
 /* A bit reader over the RBSP, skipping emulation prevention bytes
  * (00 00 03 -> 00 00) as it goes. */
-typedef struct
-{
+typedef struct {
   const guint8 *data;
   gsize size, pos;
-  guint bit;                    /* next bit in data[pos], 7 = MSB */
-  guint zeros;                  /* consecutive zero bytes before pos */
+  guint bit;   /* next bit in data[pos], 7 = MSB */
+  guint zeros; /* consecutive zero bytes before pos */
   gboolean overrun;
 } BitReader;
 
@@ -109,7 +110,7 @@ read_bit (BitReader *br)
     return 0;
   }
   if (br->bit == 7 && br->zeros >= 2 && br->data[br->pos] == 3) {
-    br->pos++;                  /* emulation prevention byte */
+    br->pos++; /* emulation prevention byte */
     br->zeros = 0;
     if (br->pos >= br->size) {
       br->overrun = TRUE;
@@ -156,7 +157,7 @@ read_se (BitReader *br)
 {
   guint32 k = read_ue (br);
 
-  return (k & 1) ? (gint32) ((k + 1) / 2) : -(gint32) (k / 2);
+  return (k & 1) ? (gint32)((k + 1) / 2) : -(gint32)(k / 2);
 }
 
 static void
@@ -176,13 +177,13 @@ skip_hrd (BitReader *br)
 {
   guint cpb_cnt = read_ue (br) + 1;
 
-  read_bits (br, 8);            /* bit_rate_scale, cpb_size_scale */
+  read_bits (br, 8); /* bit_rate_scale, cpb_size_scale */
   for (guint i = 0; i < cpb_cnt && i < 32 && !br->overrun; i++) {
     read_ue (br);
     read_ue (br);
     read_bit (br);
   }
-  read_bits (br, 20);           /* four 5-bit lengths */
+  read_bits (br, 20); /* four 5-bit lengths */
 }
 
 static void
@@ -190,20 +191,20 @@ parse_vui (BitReader *br, ZcH264Sps *sps)
 {
   gboolean nal_hrd, vcl_hrd;
 
-  if (read_bit (br) && read_bits (br, 8) == 255)        /* aspect ratio */
+  if (read_bit (br) && read_bits (br, 8) == 255) /* aspect ratio */
     read_bits (br, 32);
-  if (read_bit (br))            /* overscan */
+  if (read_bit (br)) /* overscan */
     read_bit (br);
-  if (read_bit (br)) {          /* video signal type */
+  if (read_bit (br)) { /* video signal type */
     read_bits (br, 4);
     if (read_bit (br))
       read_bits (br, 24);
   }
-  if (read_bit (br)) {          /* chroma location */
+  if (read_bit (br)) { /* chroma location */
     read_ue (br);
     read_ue (br);
   }
-  if (read_bit (br)) {          /* timing info */
+  if (read_bit (br)) { /* timing info */
     read_bits (br, 32);
     read_bits (br, 32);
     read_bit (br);
@@ -215,8 +216,8 @@ parse_vui (BitReader *br, ZcH264Sps *sps)
   if (vcl_hrd)
     skip_hrd (br);
   if (nal_hrd || vcl_hrd)
-    read_bit (br);              /* low_delay_hrd_flag */
-  read_bit (br);                /* pic_struct_present_flag */
+    read_bit (br); /* low_delay_hrd_flag */
+  read_bit (br);   /* pic_struct_present_flag */
   sps->bitstream_restriction = read_bit (br);
   if (sps->bitstream_restriction) {
     read_bit (br);
@@ -231,34 +232,45 @@ parse_vui (BitReader *br, ZcH264Sps *sps)
 
 gboolean
 zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
-    GError **error)
+                   GError **error)
 {
-  BitReader br = {.data = nal, .size = size, .pos = 1, .bit = 7 };
+  BitReader br = { .data = nal, .size = size, .pos = 1, .bit = 7 };
   guint width_mbs, height_units, crop[4] = { 0 };
   guint crop_x, crop_y;
 
   memset (sps, 0, sizeof (*sps));
   if (size < 4 || (nal[0] & 0x1f) != ZC_H264_NAL_SPS) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_FAILED,
-        "not an SPS NAL unit (%" G_GSIZE_FORMAT " bytes, type %d)", size,
-        size > 0 ? nal[0] & 0x1f : -1);
+                 "not an SPS NAL unit (%" G_GSIZE_FORMAT " bytes, type %d)",
+                 size, size > 0 ? nal[0] & 0x1f : -1);
     return FALSE;
   }
   sps->profile_idc = read_bits (&br, 8);
   sps->constraint_flags = read_bits (&br, 8);
   sps->level_idc = read_bits (&br, 8);
-  read_ue (&br);                /* seq_parameter_set_id */
+  read_ue (&br); /* seq_parameter_set_id */
   sps->chroma_format_idc = 1;
   switch (sps->profile_idc) {
-    case 100: case 110: case 122: case 244: case 44: case 83: case 86:
-    case 118: case 128: case 138: case 139: case 134: case 135:
+    case 100:
+    case 110:
+    case 122:
+    case 244:
+    case 44:
+    case 83:
+    case 86:
+    case 118:
+    case 128:
+    case 138:
+    case 139:
+    case 134:
+    case 135:
       sps->chroma_format_idc = read_ue (&br);
       if (sps->chroma_format_idc == 3)
-        read_bit (&br);         /* separate_colour_plane_flag */
-      read_ue (&br);            /* bit depths */
+        read_bit (&br); /* separate_colour_plane_flag */
+      read_ue (&br);    /* bit depths */
       read_ue (&br);
-      read_bit (&br);           /* qpprime_y_zero_transform_bypass */
-      if (read_bit (&br)) {     /* seq_scaling_matrix_present */
+      read_bit (&br);       /* qpprime_y_zero_transform_bypass */
+      if (read_bit (&br)) { /* seq_scaling_matrix_present */
         guint n = sps->chroma_format_idc != 3 ? 8 : 12;
         for (guint i = 0; i < n; i++)
           if (read_bit (&br))
@@ -268,12 +280,12 @@ zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
     default:
       break;
   }
-  read_ue (&br);                /* log2_max_frame_num_minus4 */
-  switch (read_ue (&br)) {      /* pic_order_cnt_type */
+  read_ue (&br);           /* log2_max_frame_num_minus4 */
+  switch (read_ue (&br)) { /* pic_order_cnt_type */
     case 0:
       read_ue (&br);
       break;
-    case 1:{
+    case 1: {
       guint n;
       read_bit (&br);
       read_se (&br);
@@ -287,13 +299,13 @@ zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
       break;
   }
   sps->max_num_ref_frames = read_ue (&br);
-  read_bit (&br);               /* gaps_in_frame_num_value_allowed_flag */
+  read_bit (&br); /* gaps_in_frame_num_value_allowed_flag */
   width_mbs = read_ue (&br) + 1;
   height_units = read_ue (&br) + 1;
   sps->frame_mbs_only = read_bit (&br);
   if (!sps->frame_mbs_only)
     read_bit (&br);
-  read_bit (&br);               /* direct_8x8_inference_flag */
+  read_bit (&br); /* direct_8x8_inference_flag */
   if (read_bit (&br))
     for (guint i = 0; i < 4; i++)
       crop[i] = read_ue (&br);
@@ -303,16 +315,16 @@ zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
 
   if (br.overrun) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_FAILED,
-        "SPS of %" G_GSIZE_FORMAT " bytes is truncated or corrupt", size);
+                 "SPS of %" G_GSIZE_FORMAT " bytes is truncated or corrupt",
+                 size);
     return FALSE;
   }
 
-  crop_x = (sps->chroma_format_idc == 1 || sps->chroma_format_idc == 2) ?
-      2 : 1;
+  crop_x = (sps->chroma_format_idc == 1 || sps->chroma_format_idc == 2) ? 2 : 1;
   crop_y = (sps->chroma_format_idc == 1 ? 2 : 1) * (2 - sps->frame_mbs_only);
   sps->width = width_mbs * 16 - crop_x * (crop[0] + crop[1]);
-  sps->height = (2 - sps->frame_mbs_only) * height_units * 16 -
-      crop_y * (crop[2] + crop[3]);
+  sps->height = (2 - sps->frame_mbs_only) * height_units * 16
+                - crop_y * (crop[2] + crop[3]);
   return TRUE;
 }
 
@@ -320,12 +332,12 @@ gchar *
 zc_h264_codec_string (const ZcH264Sps *sps)
 {
   return g_strdup_printf ("avc1.%02x%02x%02x", sps->profile_idc,
-      sps->constraint_flags, sps->level_idc);
+                          sps->constraint_flags, sps->level_idc);
 }
 
 gboolean
 zc_h264_sps_is_low_delay (const ZcH264Sps *sps)
 {
-  return sps->bitstream_restriction && sps->max_num_reorder_frames == 0 &&
-      sps->max_dec_frame_buffering <= 1;
+  return sps->bitstream_restriction && sps->max_num_reorder_frames == 0
+         && sps->max_dec_frame_buffering <= 1;
 }

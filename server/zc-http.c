@@ -11,15 +11,14 @@
 #include "zc-server-error.h"
 #include "zc-ws-viewer.h"
 
-struct _ZcHttp
-{
+struct _ZcHttp {
   SoupServer *server;
   ZcFanout *fanout;
   ZcPipeline *pipeline;
-  gchar *token;                 /* NULL: no auth (loopback, none given) */
+  gchar *token; /* NULL: no auth (loopback, none given) */
   gchar *web_dir;
   gchar *url;
-  GList *viewers;               /* ZcWsViewer */
+  GList *viewers; /* ZcWsViewer */
 };
 
 gboolean
@@ -32,7 +31,7 @@ zc_http_token_equal (const gchar *given, const gchar *expected)
   /* Every byte of @expected is compared whatever @given holds, so the
    * time taken says nothing about how much of the token was right. */
   for (gsize i = 0; i < n; i++)
-    diff |= (guint8) expected[i] ^ (guint8) (i < given_len ? given[i] : 0);
+    diff |= (guint8)expected[i] ^ (guint8)(i < given_len ? given[i] : 0);
   return diff == 0;
 }
 
@@ -43,25 +42,28 @@ authorized (ZcHttp *self, SoupServerMessage *msg, GHashTable *query)
 
   if (self->token == NULL)
     return TRUE;
-  if (query && zc_http_token_equal (g_hash_table_lookup (query, "token"),
-          self->token))
+  if (query
+      && zc_http_token_equal (g_hash_table_lookup (query, "token"),
+                              self->token))
     return TRUE;
-  auth = soup_message_headers_get_one (soup_server_message_get_request_headers
-      (msg), "Authorization");
-  return auth && g_str_has_prefix (auth, "Bearer ") &&
-      zc_http_token_equal (auth + 7, self->token);
+  auth = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (msg), "Authorization");
+  return auth && g_str_has_prefix (auth, "Bearer ")
+         && zc_http_token_equal (auth + 7, self->token);
 }
 
 static void
 refuse (SoupServerMessage *msg)
 {
-  static const gchar text[] = "401 Unauthorized: this zerocast server needs "
-      "its token: add ?token=... to the URL or send Authorization: Bearer "
-      "...\n";
+  static const gchar text[]
+      = "401 Unauthorized: this zerocast server needs "
+        "its token: add ?token=... to the URL or send Authorization: Bearer "
+        "...\n";
 
   soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
   soup_server_message_set_response (msg, "text/plain; charset=utf-8",
-      SOUP_MEMORY_STATIC, text, sizeof (text) - 1);
+                                    SOUP_MEMORY_STATIC, text,
+                                    sizeof (text) - 1);
 }
 
 /* Only plain file names in the web directory, so no request can climb out
@@ -69,16 +71,15 @@ refuse (SoupServerMessage *msg)
 static const gchar *
 content_type_for (const gchar *name)
 {
-  static const struct
-  {
+  static const struct {
     const gchar *suffix, *type;
   } types[] = {
-    {".html", "text/html; charset=utf-8"},
-    {".js", "text/javascript; charset=utf-8"},
-    {".css", "text/css; charset=utf-8"},
+    { ".html", "text/html; charset=utf-8" },
+    { ".js", "text/javascript; charset=utf-8" },
+    { ".css", "text/css; charset=utf-8" },
   };
 
-  for (const gchar * p = name; *p; p++)
+  for (const gchar *p = name; *p; p++)
     if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
       return NULL;
   if (name[0] == '.')
@@ -110,30 +111,29 @@ serve_file (ZcHttp *self, SoupServerMessage *msg, const gchar *path)
     soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
     return;
   }
-  soup_message_headers_replace (soup_server_message_get_response_headers
-      (msg), "Cache-Control", "no-cache");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Cache-Control", "no-cache");
   soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE,
-      g_steal_pointer (&contents), length);
+                                    g_steal_pointer (&contents), length);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
 }
 
 static void
 handle_root (SoupServer *server, SoupServerMessage *msg, const gchar *path,
-    GHashTable *query, gpointer data)
+             GHashTable *query, gpointer data)
 {
   const gchar *method = soup_server_message_get_method (msg);
 
   if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
-    soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
-        NULL);
+    soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
     return;
   }
   serve_file (data, msg, path);
 }
 
 static void
-handle_metrics (SoupServer *server, SoupServerMessage *msg,
-    const gchar *path, GHashTable *query, gpointer data)
+handle_metrics (SoupServer *server, SoupServerMessage *msg, const gchar *path,
+                GHashTable *query, gpointer data)
 {
   ZcHttp *self = data;
   ZcFanoutStats fstats;
@@ -149,18 +149,19 @@ handle_metrics (SoupServer *server, SoupServerMessage *msg,
     zc_pipeline_get_stats (self->pipeline, &pstats);
   text = zc_metrics_format (&fstats, self->pipeline ? &pstats : NULL);
   soup_server_message_set_response (msg, "text/plain; version=0.0.4",
-      SOUP_MEMORY_TAKE, text, strlen (text));
+                                    SOUP_MEMORY_TAKE, text, strlen (text));
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
 }
 
 /* Runs before the WebSocket handshake: a status set here refuses it. */
 static void
-handle_ws_auth (SoupServer *server, SoupServerMessage *msg,
-    const gchar *path, GHashTable *query, gpointer data)
+handle_ws_auth (SoupServer *server, SoupServerMessage *msg, const gchar *path,
+                GHashTable *query, gpointer data)
 {
   if (!authorized (data, msg, query)) {
     g_printerr ("zerocast: refused a viewer from %s: wrong or missing "
-        "token\n", soup_server_message_get_remote_host (msg));
+                "token\n",
+                soup_server_message_get_remote_host (msg));
     refuse (msg);
   }
 }
@@ -176,15 +177,15 @@ on_viewer_closed (ZcWsViewer *viewer, gpointer data)
 
 static void
 handle_ws (SoupServer *server, SoupServerMessage *msg, const gchar *path,
-    SoupWebsocketConnection *conn, gpointer data)
+           SoupWebsocketConnection *conn, gpointer data)
 {
   ZcHttp *self = data;
   const gchar *peer = soup_server_message_get_remote_host (msg);
 
   g_print ("zerocast: viewer %s joined\n", peer);
-  self->viewers = g_list_prepend (self->viewers,
-      zc_ws_viewer_new (conn, self->fanout, &self->pipeline, peer,
-          on_viewer_closed, self));
+  self->viewers = g_list_prepend (
+      self->viewers, zc_ws_viewer_new (conn, self->fanout, &self->pipeline,
+                                       peer, on_viewer_closed, self));
 }
 
 static gchar *
@@ -219,9 +220,11 @@ parse_listen (const gchar *listen, GError **error)
   else
     inet = g_inet_address_new_from_string (host);
   if (inet == NULL) {
-    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+    g_set_error (
+        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
         "bad --listen \"%s\": the host must be an IP address (0.0.0.0 for "
-        "every interface) or localhost", listen);
+        "every interface) or localhost",
+        listen);
     return NULL;
   }
   return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (inet, port));
@@ -241,51 +244,54 @@ zc_http_new (const ZcHttpOptions *options, ZcFanout *fanout, GError **error)
   self->web_dir = g_strdup (options->web_dir);
   index = g_build_filename (self->web_dir, "index.html", NULL);
   if (!g_file_test (index, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_HTTP,
+    g_set_error (
+        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_HTTP,
         "the viewer is not in %s (no index.html): set ZEROCAST_WEB_DIR to "
-        "the web/ directory", self->web_dir);
+        "the web/ directory",
+        self->web_dir);
     return NULL;
   }
 
   address = parse_listen (options->listen, error);
   if (address == NULL)
     return NULL;
-  loopback = g_inet_address_get_is_loopback (g_inet_socket_address_get_address
-      (address));
+  loopback = g_inet_address_get_is_loopback (
+      g_inet_socket_address_get_address (address));
   if (options->token && *options->token)
     self->token = g_strdup (options->token);
   else if (!loopback)
     self->token = generate_token ();
 
   if ((options->tls_cert != NULL) != (options->tls_key != NULL)) {
-    g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+    g_set_error_literal (
+        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
         "--tls-cert and --tls-key go together: give both or neither");
     return NULL;
   }
   if (options->tls_cert) {
     cert = g_tls_certificate_new_from_files (options->tls_cert,
-        options->tls_key, error);
+                                             options->tls_key, error);
     if (cert == NULL) {
       g_prefix_error (error, "loading the TLS certificate %s and key %s: ",
-          options->tls_cert, options->tls_key);
+                      options->tls_cert, options->tls_key);
       return NULL;
     }
   }
 
   self->server = soup_server_new ("server-header", "zerocast ",
-      "tls-certificate", cert, NULL);
+                                  "tls-certificate", cert, NULL);
   /* H.264 does not compress: permessage-deflate would only burn CPU. */
-  soup_server_remove_websocket_extension (self->server,
-      SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  soup_server_remove_websocket_extension (
+      self->server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_handler (self->server, "/", handle_root, self, NULL);
   soup_server_add_handler (self->server, "/metrics", handle_metrics, self,
-      NULL);
+                           NULL);
   soup_server_add_handler (self->server, "/ws", handle_ws_auth, self, NULL);
-  soup_server_add_websocket_handler (self->server, "/ws", NULL, NULL,
-      handle_ws, self, NULL);
+  soup_server_add_websocket_handler (self->server, "/ws", NULL, NULL, handle_ws,
+                                     self, NULL);
 
   if (!soup_server_listen (self->server, G_SOCKET_ADDRESS (address),
-          cert ? SOUP_SERVER_LISTEN_HTTPS : 0, error)) {
+                           cert ? SOUP_SERVER_LISTEN_HTTPS : 0, error)) {
     g_prefix_error (error, "cannot listen on %s: ", options->listen);
     return NULL;
   }
@@ -293,10 +299,10 @@ zc_http_new (const ZcHttpOptions *options, ZcFanout *fanout, GError **error)
   uris = soup_server_get_uris (self->server);
   if (uris) {
     g_autofree gchar *base = g_uri_to_string (uris->data);
-    self->url = self->token ? g_strdup_printf ("%s?token=%s", base,
-        self->token) : g_strdup (base);
+    self->url = self->token ? g_strdup_printf ("%s?token=%s", base, self->token)
+                            : g_strdup (base);
   }
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
   return g_steal_pointer (&self);
 }
 

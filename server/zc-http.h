@@ -13,11 +13,10 @@
 
 G_BEGIN_DECLS
 
-typedef struct
-{
-  const gchar *listen;          /* HOST:PORT, HOST an IP address or localhost */
-  const gchar *token;           /* NULL: none on loopback, generated off it */
-  const gchar *tls_cert, *tls_key;      /* PEM files, both or neither */
+typedef struct {
+  const gchar *listen; /* HOST:PORT, HOST an IP address or localhost */
+  const gchar *token;  /* NULL: none on loopback, generated off it */
+  const gchar *tls_cert, *tls_key; /* PEM files, both or neither */
   const gchar *web_dir;
 } ZcHttpOptions;
 
@@ -25,7 +24,7 @@ typedef struct _ZcHttp ZcHttp;
 
 /* Listens at once. @pipeline may be NULL at first (see set_pipeline). */
 ZcHttp *zc_http_new (const ZcHttpOptions *options, ZcFanout *fanout,
-    GError **error);
+                     GError **error);
 
 void zc_http_set_pipeline (ZcHttp *self, ZcPipeline *pipeline);
 

@@ -9,6 +9,6 @@ G_BEGIN_DECLS
 
 /* @pipeline may be NULL (not started yet). */
 gchar *zc_metrics_format (const ZcFanoutStats *fanout,
-    const ZcPipelineStats *pipeline);
+                          const ZcPipelineStats *pipeline);
 
 G_END_DECLS

@@ -17,8 +17,8 @@ typedef void (*ZcNodeGoneFunc) (guint32 node_id, gpointer user_data);
 /* Connects to PipeWire (through @fd when >= 0, which is dup'ed, else the
  * environment) and watches the registry for @node_id. Fails when PipeWire
  * cannot be reached or the node does not exist. */
-ZcNodeWatch *zc_node_watch_new (guint32 node_id, gint fd,
-    ZcNodeGoneFunc gone, gpointer user_data, GError **error);
+ZcNodeWatch *zc_node_watch_new (guint32 node_id, gint fd, ZcNodeGoneFunc gone,
+                                gpointer user_data, GError **error);
 
 void zc_node_watch_free (ZcNodeWatch *self);
 

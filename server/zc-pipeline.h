@@ -15,53 +15,50 @@
 
 G_BEGIN_DECLS
 
-typedef enum
-{
+typedef enum {
   ZC_VIDEO_MODE_AUTO,
-  ZC_VIDEO_MODE_ZEROCOPY,       /* pipewirezerocopysrc */
-  ZC_VIDEO_MODE_NATIVE,         /* pipewiresrc, DMA-BUF */
-  ZC_VIDEO_MODE_SHM,            /* pipewiresrc, system memory */
+  ZC_VIDEO_MODE_ZEROCOPY, /* pipewirezerocopysrc */
+  ZC_VIDEO_MODE_NATIVE,   /* pipewiresrc, DMA-BUF */
+  ZC_VIDEO_MODE_SHM,      /* pipewiresrc, system memory */
 } ZcVideoMode;
 
 gboolean zc_video_mode_from_string (const gchar *str, ZcVideoMode *mode,
-    GError **error);
+                                    GError **error);
 const gchar *zc_video_mode_to_string (ZcVideoMode mode);
 
-typedef struct
-{
+typedef struct {
   /* The source: a PipeWire node (with the portal's remote fd, or -1), or
    * a videotestsrc pattern when test_pattern is set. */
   guint32 node_id;
   gint pipewire_fd;
   gboolean test_pattern;
-  gint test_pattern_frames;     /* > 0: the pattern ends (EOS) after these */
-  guint width, height;          /* required size, 0 = what the source offers */
+  gint test_pattern_frames; /* > 0: the pattern ends (EOS) after these */
+  guint width, height;      /* required size, 0 = what the source offers */
   ZcVideoMode mode;
-  const gchar *encoder;         /* "auto" or one of zc_encoder_names() */
+  const gchar *encoder; /* "auto" or one of zc_encoder_names() */
   ZcEncoderSettings encoder_settings;
-  guint keepalive_ms;           /* resend the last frame of a still screen */
+  guint keepalive_ms; /* resend the last frame of a still screen */
   gint64 first_frame_timeout_us;
 } ZcPipelineConfig;
 
-typedef struct
-{
+typedef struct {
   guint64 frames_encoded;
   guint restarts;
-  gint64 encode_latency_us;     /* of the newest frame: capture to appsink */
+  gint64 encode_latency_us; /* of the newest frame: capture to appsink */
   gint64 encode_latency_sum_us;
-  const gchar *mode;            /* current mode and encoder, or NULL */
+  const gchar *mode; /* current mode and encoder, or NULL */
   const gchar *encoder;
 } ZcPipelineStats;
 
 typedef struct _ZcPipeline ZcPipeline;
 
 /* Called once, in the main context, when no combination is left. */
-typedef void (*ZcPipelineFailedFunc) (ZcPipeline *pipeline,
-    const GError *error, gpointer user_data);
+typedef void (*ZcPipelineFailedFunc) (ZcPipeline *pipeline, const GError *error,
+                                      gpointer user_data);
 
 /* @config is copied. Nothing starts before zc_pipeline_start(). */
-ZcPipeline *zc_pipeline_new (const ZcPipelineConfig *config,
-    ZcFanout *fanout, ZcPipelineFailedFunc failed, gpointer user_data);
+ZcPipeline *zc_pipeline_new (const ZcPipelineConfig *config, ZcFanout *fanout,
+                             ZcPipelineFailedFunc failed, gpointer user_data);
 
 /* Builds the first combination that constructs and sets it playing; the
  * first frame and later failures are handled in the main context. Fails

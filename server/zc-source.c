@@ -9,8 +9,7 @@
 #include "zc-portal.h"
 #include "zc-server-error.h"
 
-struct _ZcSource
-{
+struct _ZcSource {
   ZcSourceOptions options;
   ZcHeadless *headless;
   GDBusConnection *bus;
@@ -44,19 +43,17 @@ open_mutter (ZcSource *self, GError **error)
   if (self->mutter == NULL)
     goto failed;
   if (o->virtual_monitor)
-    ok = zc_mutter_session_record_virtual (self->mutter, o->cursor_mode,
-        error);
+    ok = zc_mutter_session_record_virtual (self->mutter, o->cursor_mode, error);
   else
     ok = zc_mutter_session_record_monitor (self->mutter, o->monitor,
-        o->cursor_mode, error);
+                                           o->cursor_mode, error);
   if (!ok || !zc_mutter_session_start (self->mutter, error))
     goto failed;
-  self->node_id = zc_mutter_session_wait_node (self->mutter, o->timeout_us,
-      error);
+  self->node_id
+      = zc_mutter_session_wait_node (self->mutter, o->timeout_us, error);
   if (self->node_id == 0)
     goto failed;
-  zc_mutter_session_set_closed_callback (self->mutter, on_mutter_closed,
-      self);
+  zc_mutter_session_set_closed_callback (self->mutter, on_mutter_closed, self);
   return TRUE;
 
 failed:
@@ -76,8 +73,7 @@ open_headless (ZcSource *self, GError **error)
     .timeout_us = o->timeout_us,
   };
   const gchar *vars[] = { "XDG_RUNTIME_DIR", "PIPEWIRE_RUNTIME_DIR",
-    "DBUS_SESSION_BUS_ADDRESS", "WAYLAND_DISPLAY"
-  };
+                          "DBUS_SESSION_BUS_ADDRESS", "WAYLAND_DISPLAY" };
   const gchar *address;
 
   self->headless = zc_headless_start (&hopts, error);
@@ -92,9 +88,11 @@ open_headless (ZcSource *self, GError **error)
       g_setenv (vars[i], v, TRUE);
   }
   address = zc_headless_get_env (self->headless, "DBUS_SESSION_BUS_ADDRESS");
-  self->bus = g_dbus_connection_new_for_address_sync (address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, error);
+  self->bus = g_dbus_connection_new_for_address_sync (
+      address,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL, NULL, error);
   if (self->bus == NULL) {
     g_prefix_error (error, "connecting to the headless desktop's bus: ");
     return FALSE;
@@ -115,13 +113,13 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
     case ZC_SOURCE_NODE:
       if (options->node_id == 0) {
         g_set_error_literal (error, ZC_SERVER_ERROR,
-            ZC_SERVER_ERROR_INVALID_ARGS, "--node-id needs a PipeWire node "
-            "id above 0 (see pw-dump or pw-cli ls Node)");
+                             ZC_SERVER_ERROR_INVALID_ARGS,
+                             "--node-id needs a PipeWire node "
+                             "id above 0 (see pw-dump or pw-cli ls Node)");
         return NULL;
       }
       self->node_id = options->node_id;
-      self->description = g_strdup_printf ("PipeWire node %u",
-          self->node_id);
+      self->description = g_strdup_printf ("PipeWire node %u", self->node_id);
       break;
     case ZC_SOURCE_MUTTER:
       self->options.monitor = NULL;
@@ -135,10 +133,12 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
       if (!open_mutter (self, error))
         return NULL;
       self->options.monitor = NULL;
-      self->description = g_strdup_printf ("Mutter ScreenCast (%s), node %u",
-          options->virtual_monitor ? "virtual monitor" :
-          options->monitor ? options->monitor : "first monitor",
-          self->node_id);
+      self->description
+          = g_strdup_printf ("Mutter ScreenCast (%s), node %u",
+                             options->virtual_monitor ? "virtual monitor"
+                             : options->monitor       ? options->monitor
+                                                      : "first monitor",
+                             self->node_id);
       break;
     case ZC_SOURCE_PORTAL:
       self->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
@@ -147,22 +147,24 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
         return NULL;
       }
       self->portal = zc_portal_session_open (self->bus, options->cursor_mode,
-          options->timeout_us, error);
+                                             options->timeout_us, error);
       if (self->portal == NULL)
         return NULL;
       self->node_id = zc_portal_session_get_node_id (self->portal);
       self->description = g_strdup_printf ("xdg-desktop-portal ScreenCast, "
-          "node %u", self->node_id);
+                                           "node %u",
+                                           self->node_id);
       break;
     case ZC_SOURCE_HEADLESS:
       if (!open_headless (self, error))
         return NULL;
-      self->description = g_strdup_printf ("headless Mutter %ux%u, node %u",
-          options->width, options->height, self->node_id);
+      self->description
+          = g_strdup_printf ("headless Mutter %ux%u, node %u", options->width,
+                             options->height, self->node_id);
       break;
     case ZC_SOURCE_TEST_PATTERN:
-      self->description = g_strdup_printf ("test pattern %ux%u",
-          options->width, options->height);
+      self->description = g_strdup_printf ("test pattern %ux%u", options->width,
+                                           options->height);
       break;
   }
   return g_steal_pointer (&self);
@@ -183,9 +185,9 @@ zc_source_get_pipewire_fd (ZcSource *self)
 void
 zc_source_get_size (ZcSource *self, guint *width, guint *height)
 {
-  gboolean sized = self->options.kind == ZC_SOURCE_TEST_PATTERN ||
-      (self->options.kind == ZC_SOURCE_MUTTER &&
-      self->options.virtual_monitor);
+  gboolean sized = self->options.kind == ZC_SOURCE_TEST_PATTERN
+                   || (self->options.kind == ZC_SOURCE_MUTTER
+                       && self->options.virtual_monitor);
 
   *width = sized ? self->options.width : 0;
   *height = sized ? self->options.height : 0;
@@ -199,7 +201,7 @@ zc_source_describe (ZcSource *self)
 
 void
 zc_source_set_closed_func (ZcSource *self, ZcSourceClosedFunc func,
-    gpointer user_data)
+                           gpointer user_data)
 {
   self->closed = func;
   self->closed_data = user_data;

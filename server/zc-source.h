@@ -10,8 +10,7 @@
 
 G_BEGIN_DECLS
 
-typedef enum
-{
+typedef enum {
   ZC_SOURCE_NODE,
   ZC_SOURCE_MUTTER,
   ZC_SOURCE_PORTAL,
@@ -19,15 +18,14 @@ typedef enum
   ZC_SOURCE_TEST_PATTERN,
 } ZcSourceKind;
 
-typedef struct
-{
+typedef struct {
   ZcSourceKind kind;
-  guint32 node_id;              /* NODE */
-  const gchar *monitor;         /* MUTTER: connector, NULL = first monitor */
-  gboolean virtual_monitor;     /* MUTTER: RecordVirtual */
-  guint width, height;          /* HEADLESS, virtual MUTTER, TEST_PATTERN */
-  guint cursor_mode;            /* 0 hidden, 1 embedded, 2 metadata */
-  gint64 timeout_us;            /* for each step of bring-up */
+  guint32 node_id;          /* NODE */
+  const gchar *monitor;     /* MUTTER: connector, NULL = first monitor */
+  gboolean virtual_monitor; /* MUTTER: RecordVirtual */
+  guint width, height;      /* HEADLESS, virtual MUTTER, TEST_PATTERN */
+  guint cursor_mode;        /* 0 hidden, 1 embedded, 2 metadata */
+  gint64 timeout_us;        /* for each step of bring-up */
 } ZcSourceOptions;
 
 typedef struct _ZcSource ZcSource;
@@ -42,13 +40,13 @@ typedef void (*ZcSourceClosedFunc) (ZcSource *source, gpointer user_data);
 ZcSource *zc_source_open (const ZcSourceOptions *options, GError **error);
 
 guint32 zc_source_get_node_id (ZcSource *self);
-gint zc_source_get_pipewire_fd (ZcSource *self);       /* -1 if none */
+gint zc_source_get_pipewire_fd (ZcSource *self); /* -1 if none */
 /* The size the pipeline must ask for (virtual monitors), or 0. */
 void zc_source_get_size (ZcSource *self, guint *width, guint *height);
 const gchar *zc_source_describe (ZcSource *self);
 
 void zc_source_set_closed_func (ZcSource *self, ZcSourceClosedFunc func,
-    gpointer user_data);
+                                gpointer user_data);
 
 /* Ends the session and stops every process the source started; NULL ok. */
 void zc_source_close (ZcSource *self);

@@ -10,8 +10,7 @@
 
 /* An RBSP bit writer with emulation prevention, to build SPSs whose every
  * field the test chooses. */
-typedef struct
-{
+typedef struct {
   GByteArray *rbsp;
   guint8 cur;
   guint nbits;
@@ -72,48 +71,48 @@ finish_nal (BitWriter *w, guint8 header)
 static GByteArray *
 make_sps (guint reorder, guint dpb)
 {
-  BitWriter w = {.rbsp = g_byte_array_new () };
+  BitWriter w = { .rbsp = g_byte_array_new () };
 
-  put_bits (&w, 100, 8);        /* profile_idc High */
+  put_bits (&w, 100, 8); /* profile_idc High */
   put_bits (&w, 0, 8);
-  put_bits (&w, 40, 8);         /* level 4.0 */
-  put_ue (&w, 0);               /* sps id */
-  put_ue (&w, 1);               /* chroma 4:2:0 */
+  put_bits (&w, 40, 8); /* level 4.0 */
+  put_ue (&w, 0);       /* sps id */
+  put_ue (&w, 1);       /* chroma 4:2:0 */
   put_ue (&w, 0);
   put_ue (&w, 0);
   put_bits (&w, 0, 1);
-  put_bits (&w, 0, 1);          /* no scaling matrix */
-  put_ue (&w, 0);               /* log2_max_frame_num - 4 */
-  put_ue (&w, 0);               /* poc type 0 */
+  put_bits (&w, 0, 1); /* no scaling matrix */
+  put_ue (&w, 0);      /* log2_max_frame_num - 4 */
+  put_ue (&w, 0);      /* poc type 0 */
   put_ue (&w, 2);
-  put_ue (&w, 1);               /* max_num_ref_frames */
+  put_ue (&w, 1); /* max_num_ref_frames */
   put_bits (&w, 0, 1);
-  put_ue (&w, 120 - 1);         /* width in MBs */
-  put_ue (&w, 68 - 1);          /* height in map units */
-  put_bits (&w, 1, 1);          /* frame_mbs_only */
-  put_bits (&w, 1, 1);          /* direct_8x8 */
-  put_bits (&w, 1, 1);          /* cropping */
+  put_ue (&w, 120 - 1); /* width in MBs */
+  put_ue (&w, 68 - 1);  /* height in map units */
+  put_bits (&w, 1, 1);  /* frame_mbs_only */
+  put_bits (&w, 1, 1);  /* direct_8x8 */
+  put_bits (&w, 1, 1);  /* cropping */
   put_ue (&w, 0);
   put_ue (&w, 0);
   put_ue (&w, 0);
-  put_ue (&w, 4);               /* bottom: 4 * 2 = 8 lines */
-  put_bits (&w, 1, 1);          /* vui */
-  put_bits (&w, 0, 1);          /* aspect */
-  put_bits (&w, 0, 1);          /* overscan */
-  put_bits (&w, 1, 1);          /* video signal type */
+  put_ue (&w, 4);      /* bottom: 4 * 2 = 8 lines */
+  put_bits (&w, 1, 1); /* vui */
+  put_bits (&w, 0, 1); /* aspect */
+  put_bits (&w, 0, 1); /* overscan */
+  put_bits (&w, 1, 1); /* video signal type */
   put_bits (&w, 5, 3);
   put_bits (&w, 0, 1);
-  put_bits (&w, 1, 1);          /* colour description */
+  put_bits (&w, 1, 1); /* colour description */
   put_bits (&w, 0x010101, 24);
-  put_bits (&w, 0, 1);          /* chroma loc */
-  put_bits (&w, 1, 1);          /* timing */
+  put_bits (&w, 0, 1); /* chroma loc */
+  put_bits (&w, 1, 1); /* timing */
   put_bits (&w, 1, 32);
   put_bits (&w, 60, 32);
   put_bits (&w, 0, 1);
-  put_bits (&w, 0, 1);          /* nal hrd */
-  put_bits (&w, 0, 1);          /* vcl hrd */
-  put_bits (&w, 0, 1);          /* pic struct */
-  put_bits (&w, 1, 1);          /* bitstream restriction */
+  put_bits (&w, 0, 1); /* nal hrd */
+  put_bits (&w, 0, 1); /* vcl hrd */
+  put_bits (&w, 0, 1); /* pic struct */
+  put_bits (&w, 1, 1); /* bitstream restriction */
   put_bits (&w, 1, 1);
   put_ue (&w, 2);
   put_ue (&w, 1);
@@ -130,9 +129,9 @@ test_nal_split (void)
   /* 4-byte and 3-byte start codes, trailing zeros after the last NAL. A
    * NAL unit never ends in 0x00, so the zero before a start code is the
    * 4-byte code's. */
-  const guint8 au[] = { 0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x67, 0x42, 0x1f,
-    0, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x65, 0x88, 0x00, 0x00
-  };
+  const guint8 au[]
+      = { 0, 0, 0, 1,    0x09, 0xf0, 0, 0, 1,    0x67, 0x42, 0x1f, 0,
+          0, 0, 1, 0x68, 0xce, 0,    0, 1, 0x65, 0x88, 0x00, 0x00 };
   const guint8 types[] = { 9, 7, 8, 5 };
   const gsize sizes[] = { 2, 3, 2, 2 };
   gsize offset = 0;
@@ -169,12 +168,11 @@ test_au_delta_and_bad (void)
   g_assert_true (zc_h264_parse_au (delta, sizeof (delta), &info, NULL));
   g_assert_false (info.keyframe);
   g_assert_true (info.has_slice);
-  g_assert_false (zc_h264_parse_au (garbage, sizeof (garbage), &info,
-          &error));
+  g_assert_false (zc_h264_parse_au (garbage, sizeof (garbage), &info, &error));
   g_assert_nonnull (strstr (error->message, "start code"));
   g_clear_error (&error);
-  g_assert_false (zc_h264_parse_au (empty_nal, sizeof (empty_nal), &info,
-          &error));
+  g_assert_false (
+      zc_h264_parse_au (empty_nal, sizeof (empty_nal), &info, &error));
 }
 
 static void
@@ -218,7 +216,7 @@ static void
 test_real_encoder (gconstpointer data)
 {
   const gchar *encoder = data;
-  ZcEncoderSettings settings = {.bitrate_kbps = 1000,.fps = 30,.gop = 30 };
+  ZcEncoderSettings settings = { .bitrate_kbps = 1000, .fps = 30, .gop = 30 };
   g_autoptr (GError) error = NULL;
   GstElement *pipeline, *src, *bin, *parse, *filter, *sink;
   g_autoptr (GstCaps) caps = NULL;
@@ -233,7 +231,7 @@ test_real_encoder (gconstpointer data)
   g_object_set (src, "num-buffers", 10, NULL);
   filter = gst_element_factory_make ("capsfilter", NULL);
   caps = gst_caps_from_string ("video/x-raw,format=BGRx,width=320,height=240,"
-      "framerate=30/1");
+                               "framerate=30/1");
   g_object_set (filter, "caps", caps, NULL);
   bin = zc_encoder_make_bin (encoder, &settings, &error);
   g_assert_no_error (error);
@@ -241,37 +239,37 @@ test_real_encoder (gconstpointer data)
   g_object_set (parse, "config-interval", -1, NULL);
   sink = gst_element_factory_make ("appsink", NULL);
   gst_clear_caps (&caps);
-  caps = gst_caps_from_string
-      ("video/x-h264,stream-format=byte-stream,alignment=au");
+  caps = gst_caps_from_string (
+      "video/x-h264,stream-format=byte-stream,alignment=au");
   g_object_set (sink, "caps", caps, "sync", FALSE, NULL);
   gst_bin_add_many (GST_BIN (pipeline), src, filter, bin, parse, sink, NULL);
   g_assert_true (gst_element_link_many (src, filter, bin, parse, sink, NULL));
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
 
   for (;;) {
-    g_autoptr (GstSample) sample =
-        gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
+    g_autoptr (GstSample) sample
+        = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
     GstMapInfo map;
     ZcH264AuInfo info;
     ZcH264Sps sps;
 
     if (sample == NULL)
       break;
-    g_assert_true (gst_buffer_map (gst_sample_get_buffer (sample), &map,
-            GST_MAP_READ));
+    g_assert_true (
+        gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ));
     g_assert_true (zc_h264_parse_au (map.data, map.size, &info, NULL));
     if (frames == 0) {
       g_assert_true (info.keyframe);
       g_assert_true (info.has_sps && info.has_pps);
       g_assert_true (zc_h264_parse_sps (map.data + info.sps_offset,
-              info.sps_size, &sps, NULL));
+                                        info.sps_size, &sps, NULL));
       g_assert_cmpuint (sps.width, ==, 320);
       g_assert_cmpuint (sps.height, ==, 240);
       /* constrained baseline: browsers decode it everywhere */
       g_assert_cmpuint (sps.profile_idc, ==, 66);
       g_assert_cmpuint (sps.constraint_flags & 0x40, ==, 0x40);
       g_test_message ("%s: low-delay VUI %s", encoder,
-          zc_h264_sps_is_low_delay (&sps) ? "yes" : "no");
+                      zc_h264_sps_is_low_delay (&sps) ? "yes" : "no");
     }
     keyframes += info.keyframe;
     frames++;
@@ -291,9 +289,8 @@ main (int argc, char **argv)
   g_test_add_func ("/h264/nal-split", test_nal_split);
   g_test_add_func ("/h264/au-delta-and-bad", test_au_delta_and_bad);
   g_test_add_func ("/h264/sps-fields", test_sps_fields);
-  g_test_add_data_func ("/h264/encoder/x264enc", "x264enc",
-      test_real_encoder);
+  g_test_add_data_func ("/h264/encoder/x264enc", "x264enc", test_real_encoder);
   g_test_add_data_func ("/h264/encoder/openh264enc", "openh264enc",
-      test_real_encoder);
+                        test_real_encoder);
   return g_test_run ();
 }

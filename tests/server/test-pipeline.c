@@ -10,8 +10,7 @@
 #include "zc-pipeline.h"
 #include "zc-wire.h"
 
-typedef struct
-{
+typedef struct {
   GMainLoop *loop;
   GError *failure;
   guint failures;
@@ -37,9 +36,8 @@ try_send (gpointer sink, GBytes *message)
     f->height = d[4] << 8 | d[5];
     return TRUE;
   }
-  g_assert_true (f->got_init);  /* StreamInit comes first */
-  g_assert_true (zc_wire_parse_video_frame (d, size, &h, &au, &au_size,
-          NULL));
+  g_assert_true (f->got_init); /* StreamInit comes first */
+  g_assert_true (zc_wire_parse_video_frame (d, size, &h, &au, &au_size, NULL));
   g_assert_true (zc_h264_parse_au (au, au_size, &info, NULL));
   g_assert_cmpint (info.keyframe, ==, (h.flags & ZC_WIRE_FLAG_KEYFRAME) != 0);
   if (f->frames == 0)
@@ -55,9 +53,8 @@ sink_close (gpointer sink, const gchar *reason)
   g_assert_not_reached ();
 }
 
-static const ZcViewerSinkFuncs funcs = {.try_send = try_send,.close =
-      sink_close
-};
+static const ZcViewerSinkFuncs funcs
+    = { .try_send = try_send, .close = sink_close };
 
 static void
 on_failed (ZcPipeline *pipeline, const GError *error, gpointer data)
@@ -77,7 +74,7 @@ no_keyframe_request (gpointer data)
 static gboolean
 on_deadline (gpointer data)
 {
-  g_error ("deadline passed");  /* a test may abort: main's process */
+  g_error ("deadline passed"); /* a test may abort: main's process */
   return G_SOURCE_REMOVE;
 }
 
@@ -92,10 +89,11 @@ test_source_ends (void)
   ZcPipelineConfig config = {
     .test_pattern = TRUE,
     .test_pattern_frames = 45,
-    .width = 320,.height = 240,
+    .width = 320,
+    .height = 240,
     .mode = ZC_VIDEO_MODE_AUTO,
     .encoder = "x264enc",
-    .encoder_settings = {.bitrate_kbps = 500,.fps = 30,.gop = 15},
+    .encoder_settings = { .bitrate_kbps = 500, .fps = 30, .gop = 15 },
     .keepalive_ms = 100,
     .first_frame_timeout_us = 10 * G_USEC_PER_SEC,
   };
@@ -139,7 +137,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   if (!gst_element_factory_find ("x264enc")) {
     g_print ("1..0 # SKIP x264enc is not installed "
-        "(gstreamer1.0-plugins-ugly)\n");
+             "(gstreamer1.0-plugins-ugly)\n");
     return 77;
   }
   g_test_add_func ("/pipeline/source-ends", test_source_ends);
