@@ -193,7 +193,15 @@ zc_format_parse (const struct spa_pod *param, GstVideoInfo * info,
     return FALSE;
   }
 
-  gst_video_info_set_format (info, fmt->gst, raw.size.width, raw.size.height);
+  /* GStreamer refuses sizes whose strides or frame size overflow and then
+   * leaves @info unset: caps built from it would be garbage. */
+  if (!gst_video_info_set_format (info, fmt->gst, raw.size.width,
+          raw.size.height)) {
+    g_set_error (error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
+        "The producer's size %ux%u is too large for a %s frame",
+        raw.size.width, raw.size.height, zc_format_spa_name (raw.format));
+    return FALSE;
+  }
   /* A damage-based screen says 0/1 (variable) with a maximum: keep 0/1,
    * downstream sees a variable-rate live stream. */
   GST_VIDEO_INFO_FPS_N (info) = raw.framerate.num;
