@@ -86,6 +86,7 @@
     state.lastError = 'decoder: ' + e.message;
     newDecoder();
     send(controlMessage({ type: 'keyframe' }));
+    state.keyframeRequests = (state.keyframeRequests || 0) + 1;
   }
 
   function controlMessage(obj) {
@@ -200,6 +201,15 @@
       backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
     };
   }
+
+  // For tests: feed the decoder a keyframe of garbage, as a damaged stream
+  // would, to exercise the recovery path (new decoder + keyframe request).
+  state.injectCorruptKeyframe = () => {
+    decoder.decode(new EncodedVideoChunk({
+      type: 'key', timestamp: 0,
+      data: new Uint8Array([0, 0, 0, 1, 0x65, 0xff, 0xff, 0xff, 0xff, 0xff]),
+    }));
+  };
 
   function percentile(values, p) {
     if (values.length === 0) return null;

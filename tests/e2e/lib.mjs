@@ -162,7 +162,7 @@ export async function openViewer(context, url) {
 export async function viewerState(page) {
   return page.evaluate(() => {
     const s = window.zerocast;
-    return s ? { ...s, latenciesMs: undefined } : null;
+    return s ? { ...s, latenciesMs: undefined, latenciesSameClockMs: undefined } : null;
   });
 }
 
