@@ -35,13 +35,61 @@ zc_http_token_equal (const gchar *given, const gchar *expected)
   return diff == 0;
 }
 
+/* The host part of a Host header or an Origin's authority. */
+static gchar *
+host_of (const gchar *authority)
+{
+  const gchar *end;
+
+  if (authority[0] == '[') {
+    end = strchr (authority, ']');
+    return end ? g_strndup (authority + 1, end - authority - 1) : NULL;
+  }
+  end = strrchr (authority, ':');
+  return end ? g_strndup (authority, end - authority) : g_strdup (authority);
+}
+
+static gboolean
+is_loopback_name (const gchar *host)
+{
+  g_autoptr (GInetAddress) addr = NULL;
+
+  if (host == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (host, "localhost") == 0)
+    return TRUE;
+  addr = g_inet_address_new_from_string (host);
+  return addr && g_inet_address_get_is_loopback (addr);
+}
+
+/* Without a token the server is bound to loopback, but any web page the
+ * user opens can still reach 127.0.0.1: refuse a browser's cross-origin
+ * request (Origin of another site) and a DNS-rebound one (a Host that is
+ * not a loopback name), so only the user's own tab and local tools get in. */
+static gboolean
+local_request (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  const gchar *host = soup_message_headers_get_one (h, "Host");
+  const gchar *origin = soup_message_headers_get_one (h, "Origin");
+  g_autofree gchar *host_name = host ? host_of (host) : NULL;
+  g_autoptr (GUri) origin_uri = NULL;
+
+  if (host_name && !is_loopback_name (host_name))
+    return FALSE;
+  if (origin == NULL)
+    return TRUE; /* not a browser: a local program */
+  origin_uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+  return origin_uri && is_loopback_name (g_uri_get_host (origin_uri));
+}
+
 static gboolean
 authorized (ZcHttp *self, SoupServerMessage *msg, GHashTable *query)
 {
   const gchar *auth;
 
   if (self->token == NULL)
-    return TRUE;
+    return local_request (msg);
   if (query
       && zc_http_token_equal (g_hash_table_lookup (query, "token"),
                               self->token))
@@ -53,17 +101,29 @@ authorized (ZcHttp *self, SoupServerMessage *msg, GHashTable *query)
 }
 
 static void
-refuse (SoupServerMessage *msg)
+refuse (ZcHttp *self, SoupServerMessage *msg)
 {
-  static const gchar text[]
+  static const gchar need_token[]
       = "401 Unauthorized: this zerocast server needs "
         "its token: add ?token=... to the URL or send Authorization: Bearer "
         "...\n";
+  static const gchar not_local[]
+      = "403 Forbidden: without --token zerocast serves only pages of its "
+        "own loopback origin (this request came from another site or host "
+        "name); open the viewer at http://127.0.0.1:PORT/ or start zerocast "
+        "with --token\n";
 
-  soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
-  soup_server_message_set_response (msg, "text/plain; charset=utf-8",
-                                    SOUP_MEMORY_STATIC, text,
-                                    sizeof (text) - 1);
+  if (self->token) {
+    soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
+    soup_server_message_set_response (msg, "text/plain; charset=utf-8",
+                                      SOUP_MEMORY_STATIC, need_token,
+                                      sizeof (need_token) - 1);
+  } else {
+    soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+    soup_server_message_set_response (msg, "text/plain; charset=utf-8",
+                                      SOUP_MEMORY_STATIC, not_local,
+                                      sizeof (not_local) - 1);
+  }
 }
 
 /* Only plain file names in the web directory, so no request can climb out
@@ -141,7 +201,7 @@ handle_metrics (SoupServer *server, SoupServerMessage *msg, const gchar *path,
   gchar *text;
 
   if (!authorized (self, msg, query)) {
-    refuse (msg);
+    refuse (self, msg);
     return;
   }
   zc_fanout_get_stats (self->fanout, &fstats);
@@ -158,11 +218,14 @@ static void
 handle_ws_auth (SoupServer *server, SoupServerMessage *msg, const gchar *path,
                 GHashTable *query, gpointer data)
 {
-  if (!authorized (data, msg, query)) {
-    g_printerr ("zerocast: refused a viewer from %s: wrong or missing "
-                "token\n",
-                soup_server_message_get_remote_host (msg));
-    refuse (msg);
+  ZcHttp *self = data;
+
+  if (!authorized (self, msg, query)) {
+    g_printerr ("zerocast: refused a viewer from %s: %s\n",
+                soup_server_message_get_remote_host (msg),
+                self->token ? "wrong or missing token"
+                            : "not from a loopback origin");
+    refuse (self, msg);
   }
 }
 

@@ -192,7 +192,7 @@ export function rssBytes(pid) {
 
 // A minimal WebSocket client over a raw socket, for clients a browser
 // cannot imitate: one that never reads, one that sends garbage.
-export function rawWebSocket(host, port, path, { read = true } = {}) {
+export function rawWebSocket(host, port, path, { read = true, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, host);
     const key = crypto.randomBytes(16).toString('base64');
@@ -222,7 +222,9 @@ export function rawWebSocket(host, port, path, { read = true } = {}) {
     };
     cleanups.push(() => sock.destroy());
     sock.on('connect', () => {
-      sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\n` +
+      const extra = { Host: `${host}:${port}`, ...headers };
+      sock.write(`GET ${path} HTTP/1.1\r\n` +
+        Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
         'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
         `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
     });

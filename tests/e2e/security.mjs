@@ -68,4 +68,27 @@ run('security', async () => {
   check(after.connected && after.reconnects === 0,
     'the browser viewer kept playing through all of it');
   check(server.exited() === null, 'the server is still running');
+  await server.stop();
+
+  // On loopback without a token: other sites' pages and DNS-rebound host
+  // names are refused, local tools and the server's own page get in.
+  const local = await startServer(['--test-pattern', '320x240',
+    '--listen', '127.0.0.1:0', '--encoder', 'x264enc']);
+  check(local.token === null, `no token on loopback (${local.url})`);
+  const lp = local.port;
+  const cases = [
+    ['a local program (no Origin)', {}, 101],
+    ['the server\'s own page', { Origin: `http://127.0.0.1:${lp}` }, 101],
+    ['another site\'s page', { Origin: 'https://evil.example' }, 403],
+    ['a DNS-rebound host name', { Host: `rebind.example:${lp}`,
+      Origin: `http://rebind.example:${lp}` }, 403],
+  ];
+  for (const [what, headers, want] of cases) {
+    const ws = await rawWebSocket('127.0.0.1', lp, '/ws', { headers });
+    check(ws.status === want, `${what}: HTTP ${ws.status} (want ${want})`);
+    ws.destroy();
+  }
+  const page2 = await openViewer(browser, local.url);
+  await waitDecoded(page2, 3);
+  check(true, 'the browser viewer of the tokenless loopback server plays');
 });
