@@ -1,0 +1,93 @@
+/* zerocast: ZcStream's insides, shared by zc-stream.c (connection,
+ * negotiation) and zc-stream-buffers.c (PipeWire buffers lent as frames).
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "zc-stream.h"
+
+#include "zc-error.h"
+
+G_BEGIN_DECLS
+
+GST_DEBUG_CATEGORY_EXTERN (zc_stream_debug);
+
+typedef struct
+{
+  gint refcount;
+  struct pw_buffer *pwb;        /* NULL once PipeWire removed the buffer */
+  guint8 *map;                  /* our own mapping of a MemFd, or NULL */
+  gsize map_size;
+  const guint8 *data;           /* start of the data: in map, or MemPtr */
+  gsize maxsize;
+  guint32 type;                 /* SPA_DATA_* */
+  guint n_planes;               /* DmaBuf: fds owned by PipeWire */
+  gint fds[4];
+  guint32 offsets[4];           /* from the chunks of the latest frame */
+  guint32 strides[4];
+  gpointer user_data;           /* zc_stream_frame_set_data() */
+  GDestroyNotify user_destroy;
+  /* Frames lent downstream; @lock and @cond are leaf locks (never held
+   * while taking another) so remove_buffer can wait on them. */
+  GMutex lock;
+  GCond cond;
+  gint lent;
+} ZcSlot;
+
+struct _ZcStream
+{
+  gint refcount;
+  ZcStreamCallbacks callbacks;
+  gpointer user_data;
+  ZcStats *stats;
+
+  guint32 node_id;
+  gchar *node_serial;
+  gboolean node_found;
+  gboolean node_removed;
+
+  struct pw_thread_loop *loop;
+  struct pw_context *context;
+  struct pw_core *core;
+  struct spa_hook core_listener;
+  struct pw_registry *registry;
+  struct spa_hook registry_listener;
+  struct pw_node *node;
+  struct spa_hook node_listener;
+  struct pw_stream *stream;
+  struct spa_hook stream_listener;
+  struct spa_source *negotiation_timer;
+
+  gint pending_seq;
+  gboolean sync_done;
+  gboolean failed;
+  GArray *offered;              /* enum spa_video_format the node offers */
+  gboolean offered_other;       /* it offered formats that are not ours */
+  gboolean offered_dmabuf;      /* some offer had a modifier (DMA-BUF) */
+
+  guint32 data_types;
+  ZcModifiers *modifiers;       /* loop lock; DMA-BUF offers left */
+  enum spa_video_format formats[16];
+  guint n_formats;
+  GstAllocator *dmabuf_allocator;
+  gint n_buffers;               /* PipeWire thread only */
+  gint lent_slots;              /* atomic: buffers with frames downstream */
+  gboolean have_format;
+  GstVideoInfo info;
+  guint format_seq;
+};
+
+ZcStream *zc_stream_ref (ZcStream * s);
+void zc_stream_unref (ZcStream * s);
+void zc_slot_unref (ZcSlot * slot);
+
+/* Reports a fatal stream error once (PipeWire thread, or the caller's with
+ * the loop lock held). */
+void zc_stream_report_error (ZcStream * s, ZcError code,
+    const gchar * format, ...) G_GNUC_PRINTF (3, 4);
+
+/* pw_stream events handled in zc-stream-buffers.c. */
+void zc_stream_on_add_buffer (void *data, struct pw_buffer *b);
+void zc_stream_on_remove_buffer (void *data, struct pw_buffer *b);
+void zc_stream_on_process (void *data);
+
+G_END_DECLS
