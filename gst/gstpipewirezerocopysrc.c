@@ -22,21 +22,14 @@
 
 #include "gstpipewirezerocopysrc.h"
 
-#include "zc-cuda-output.h"
 #include "zc-error.h"
 #include "zc-format.h"
-#include "zc-modifiers.h"
+#include "zc-output.h"
 #include "zc-stream.h"
 
-#if ZC_HAVE_EGL
-#include "zc-egl.h"
-#endif
 #if ZC_HAVE_CUDA
 #include <gst/cuda/gstcudacontext.h>
 #include <gst/cuda/gstcudautils.h>
-#endif
-#if ZC_HAVE_GST_1_24
-#include <gst/video/video-info-dma.h>
 #endif
 
 GST_DEBUG_CATEGORY_STATIC (gst_pipewire_zerocopy_src_debug);
@@ -102,11 +95,7 @@ struct _GstPipewireZerocopySrc
   ZcStats stats;                /* atomics */
 
   /* Decided in start(), used by the streaming thread, freed in stop(). */
-  ZcOutputMode mode;            /* never AUTO once started */
-  GstCaps *peer_caps;           /* what downstream said it takes */
-  gpointer egl;                 /* ZcEgl, for DMA-BUF modifiers and imports */
-  ZcModifiers *modifiers;       /* DMA-BUF offers */
-  ZcCudaOutput *cuda_out;
+  ZcOutput output;
   gpointer cuda_ctx;            /* GstCudaContext, object lock (shared with
                                  * downstream by the context query) */
 
@@ -166,8 +155,6 @@ zc_output_mode_get_type (void)
   return type;
 }
 
-static const gchar *mode_name (ZcOutputMode mode);
-
 /* --- callbacks from the PipeWire thread (loop lock held) */
 
 static void
@@ -181,7 +168,7 @@ on_format_changed (gpointer user_data, const GstVideoInfo * info,
   self->info = *info;
   self->modifier = modifier;
   self->format_seq = format_seq;
-  self->memory_type = mode_name (self->mode);
+  self->memory_type = zc_output_mode_name (self->output.mode);
   /* Nothing of the old size may be pushed after the new caps: no stale
    * keepalive copy, no frame that was waiting. */
   stale_pending = g_steal_pointer (&self->pending);
@@ -262,243 +249,6 @@ post_error (GstPipewireZerocopySrc * self, const GError * error)
 
 /* --- start / stop */
 
-static void
-release_outputs (GstPipewireZerocopySrc * self)
-{
-  g_clear_pointer (&self->cuda_out, zc_cuda_output_free);
-  g_clear_pointer (&self->modifiers, zc_modifiers_free);
-#if ZC_HAVE_EGL
-  g_clear_pointer (&self->egl, zc_egl_free);
-#endif
-  gst_clear_caps (&self->peer_caps);
-}
-
-static const gchar *
-mode_name (ZcOutputMode mode)
-{
-  return mode == ZC_OUTPUT_MODE_CUDA ? "cuda" :
-      mode == ZC_OUTPUT_MODE_DMABUF ? "dmabuf" : "system";
-}
-
-/* Does downstream name this memory explicitly? ANY (a fakesink, an appsink
- * without caps) does not count: system memory is what such a sink expects. */
-static gboolean
-peer_takes_feature (GstCaps * peer, const gchar * feature)
-{
-  if (peer == NULL || gst_caps_is_any (peer))
-    return FALSE;
-  for (guint i = 0; i < gst_caps_get_size (peer); i++) {
-    GstCapsFeatures *f = gst_caps_get_features (peer, i);
-    if (f && gst_caps_features_contains (f, feature))
-      return TRUE;
-  }
-  return FALSE;
-}
-
-/* EGL on render-node, for the modifiers it can import. Its absence (no
- * /dev/dri, no libEGL) only means no DMA-BUF is offered. */
-static void
-open_egl (GstPipewireZerocopySrc * self, const gchar * render_node)
-{
-#if ZC_HAVE_EGL
-  GError *error = NULL;
-
-  self->egl = zc_egl_new (render_node, &error);
-  if (self->egl == NULL) {
-    GST_INFO_OBJECT (self, "no DMA-BUF import: %s", error->message);
-    g_error_free (error);
-  }
-#endif
-}
-
-/* Fills self->modifiers for @formats from EGL; with no EGL, the layouts any
- * importer understands (linear, and implicit) when @fallback says so. */
-static void
-collect_modifiers (GstPipewireZerocopySrc * self,
-    const enum spa_video_format *formats, guint n_formats, gboolean fallback)
-{
-  self->modifiers = zc_modifiers_new ();
-  for (guint i = 0; i < n_formats; i++) {
-    const ZcFormat *fmt = zc_format_from_spa (formats[i]);
-    GArray *mods = NULL;
-
-#if ZC_HAVE_EGL
-    if (self->egl)
-      mods = zc_egl_query_modifiers (self->egl, fmt->drm);
-#endif
-    if (mods == NULL && fallback) {
-      guint64 linear = ZC_DRM_FORMAT_MOD_LINEAR;
-      mods = g_array_new (FALSE, FALSE, sizeof (guint64));
-      g_array_append_val (mods, linear);
-    }
-    if (mods) {
-      zc_modifiers_add_array (self->modifiers, fmt->drm, mods, TRUE);
-      g_array_unref (mods);
-    }
-  }
-  if (GST_LEVEL_DEBUG <= gst_debug_category_get_threshold (GST_CAT_DEFAULT)) {
-    gchar *str = zc_modifiers_to_string (self->modifiers);
-    GST_DEBUG_OBJECT (self, "DMA-BUF modifiers to offer: %s", str);
-    g_free (str);
-  }
-}
-
-static gboolean
-setup_cuda (GstPipewireZerocopySrc * self, const gchar * render_node,
-    gint device_id, GError ** error)
-{
-#if ZC_HAVE_CUDA
-  GstCudaContext *ctx = NULL;
-
-  if (!zc_cuda_output_probe (error))
-    return FALSE;
-  open_egl (self, render_node);
-#if ZC_HAVE_EGL
-  if (device_id < 0 && self->egl)
-    device_id = zc_egl_get_cuda_device (self->egl);
-#endif
-  GST_OBJECT_LOCK (self);
-  ctx = self->cuda_ctx ? gst_object_ref (self->cuda_ctx) : NULL;
-  GST_OBJECT_UNLOCK (self);
-  if (ctx == NULL) {
-    /* Asks downstream (nvh264enc) and the application for a context first,
-     * so encoder and source share one. */
-    if (!gst_cuda_ensure_element_context (GST_ELEMENT (self), device_id,
-            &ctx)) {
-      g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
-          "Could not create a CUDA context on device %d", device_id);
-      return FALSE;
-    }
-    GST_OBJECT_LOCK (self);
-    if (self->cuda_ctx == NULL)
-      self->cuda_ctx = gst_object_ref (ctx);
-    GST_OBJECT_UNLOCK (self);
-  }
-  self->cuda_out = zc_cuda_output_new (ctx, self->egl);
-  gst_object_unref (ctx);
-  return TRUE;
-#else
-  return zc_cuda_output_probe (error);
-#endif
-}
-
-/* Decides the output mode from the property, what downstream takes and
- * what works here; auto says what it chose and why. */
-static gboolean
-choose_mode (GstPipewireZerocopySrc * self, GError ** error)
-{
-  ZcOutputMode requested;
-  gchar *render_node;
-  gint device_id;
-  GError *why = NULL;
-  gboolean ok = TRUE;
-
-  GST_OBJECT_LOCK (self);
-  requested = self->output_mode;
-  render_node = g_strdup (self->render_node);
-  device_id = self->cuda_device_id;
-  GST_OBJECT_UNLOCK (self);
-
-  switch (requested) {
-    case ZC_OUTPUT_MODE_CUDA:
-      self->mode = ZC_OUTPUT_MODE_CUDA;
-      ok = setup_cuda (self, render_node, device_id, error);
-      break;
-    case ZC_OUTPUT_MODE_DMABUF:
-      self->mode = ZC_OUTPUT_MODE_DMABUF;
-      open_egl (self, render_node);
-      break;
-    case ZC_OUTPUT_MODE_SYSTEM:
-      self->mode = ZC_OUTPUT_MODE_SYSTEM;
-      break;
-    case ZC_OUTPUT_MODE_AUTO:
-    default:
-      if (!peer_takes_feature (self->peer_caps, "memory:CUDAMemory")) {
-        why = g_error_new (ZC_ERROR, ZC_ERROR_UNSUPPORTED,
-            "downstream does not take CUDA memory");
-      } else if (setup_cuda (self, render_node, device_id, &why)) {
-        self->mode = ZC_OUTPUT_MODE_CUDA;
-        GST_INFO_OBJECT (self, "output-mode=auto chose CUDA memory");
-        break;
-      }
-      if (peer_takes_feature (self->peer_caps, "memory:DMABuf")) {
-        open_egl (self, render_node);
-        if (self->egl) {
-          self->mode = ZC_OUTPUT_MODE_DMABUF;
-          GST_INFO_OBJECT (self, "output-mode=auto chose DMA-BUF (no CUDA: "
-              "%s)", why->message);
-          break;
-        }
-      }
-      self->mode = ZC_OUTPUT_MODE_SYSTEM;
-      GST_INFO_OBJECT (self, "output-mode=auto chose system memory (no CUDA: "
-          "%s; no DMA-BUF downstream or EGL)", why->message);
-      break;
-  }
-  g_clear_error (&why);
-  g_free (render_node);
-  return ok;
-}
-
-/* Caps for the frames of a newly negotiated format, in the chosen memory. */
-static GstCaps *
-caps_for_format (GstPipewireZerocopySrc * self, const GstVideoInfo * info,
-    guint64 modifier, GError ** error)
-{
-  GstCaps *caps;
-
-  switch (self->mode) {
-    case ZC_OUTPUT_MODE_CUDA:
-      return zc_cuda_output_configure (self->cuda_out, info, modifier,
-          self->peer_caps, error);
-    case ZC_OUTPUT_MODE_DMABUF:{
-#if ZC_HAVE_GST_1_24
-      GstVideoInfoDmaDrm drm;
-      const ZcFormat *fmt = zc_format_from_gst (GST_VIDEO_INFO_FORMAT (info));
-
-      gst_video_info_dma_drm_init (&drm);
-      drm.vinfo = *info;
-      drm.drm_fourcc = fmt->drm;
-      drm.drm_modifier = modifier == ZC_DRM_FORMAT_MOD_INVALID ?
-          ZC_DRM_FORMAT_MOD_LINEAR : modifier;
-      caps = gst_video_info_dma_drm_to_caps (&drm);
-#else
-      /* 1.22 caps cannot name a modifier: only linear or implicit layouts
-       * were offered in this mode. */
-      caps = gst_video_info_to_caps (info);
-      gst_caps_set_features (caps, 0,
-          gst_caps_features_new ("memory:DMABuf", NULL));
-#endif
-      return caps;
-    }
-    case ZC_OUTPUT_MODE_SYSTEM:
-    default:
-      return gst_video_info_to_caps (info);
-  }
-}
-
-/* Which of our formats to offer PipeWire in the chosen mode. */
-static guint
-formats_for_mode (GstPipewireZerocopySrc * self, enum spa_video_format *out,
-    guint max_out)
-{
-  switch (self->mode) {
-    case ZC_OUTPUT_MODE_CUDA:
-      /* The GPU converts any of them to what downstream takes. */
-      return zc_format_filter_caps (NULL, NULL, out, max_out);
-    case ZC_OUTPUT_MODE_DMABUF:
-#if ZC_HAVE_GST_1_24
-      return zc_format_filter_caps (NULL, NULL, out, max_out);
-#else
-      return zc_format_filter_caps (self->peer_caps, "memory:DMABuf", out,
-          max_out);
-#endif
-    case ZC_OUTPUT_MODE_SYSTEM:
-    default:
-      return zc_format_filter_caps (self->peer_caps, NULL, out, max_out);
-  }
-}
-
 static gboolean
 gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
 {
@@ -507,57 +257,48 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
   ZcStreamConfig config = { 0 };
   GError *error = NULL;
   ZcStream *stream;
+  ZcOutputMode requested;
+  gchar *render_node;
+  gint device_id;
+  gboolean ok;
 
-  self->peer_caps = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (src), NULL);
-  if (!choose_mode (self, &error))
+  GST_OBJECT_LOCK (self);
+  requested = self->output_mode;
+  render_node = g_strdup (self->render_node);
+  device_id = self->cuda_device_id;
+  GST_OBJECT_UNLOCK (self);
+  self->output.peer_caps =
+      gst_pad_peer_query_caps (GST_BASE_SRC_PAD (src), NULL);
+  ok = zc_output_choose (&self->output, GST_ELEMENT (self), requested,
+      render_node, device_id, &self->cuda_ctx, &error);
+  g_free (render_node);
+  if (!ok)
     goto failed;
 
   /* Offer PipeWire only what downstream can take, so a mismatch is found
    * here, with both sides named, instead of after the first frame. */
-  config.n_formats = formats_for_mode (self, formats, G_N_ELEMENTS (formats));
+  config.n_formats = zc_output_formats (&self->output, formats,
+      G_N_ELEMENTS (formats));
   if (config.n_formats == 0) {
-    gchar *str = gst_caps_to_string (self->peer_caps);
+    gchar *str = gst_caps_to_string (self->output.peer_caps);
     g_set_error (&error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
         "Downstream accepts none of the formats pipewirezerocopysrc "
         "produces in %s memory (" ZC_RAW_FORMATS "); it accepts %s. "
-        "Put videoconvert after the source.", mode_name (self->mode), str);
+        "Put videoconvert after the source.",
+        zc_output_mode_name (self->output.mode), str);
     g_free (str);
     goto failed;
   }
 
-  switch (self->mode) {
-    case ZC_OUTPUT_MODE_CUDA:
-      /* DMA-BUF when EGL can import it, shared memory always. */
-      config.data_types = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr);
-      if (self->egl) {
-        collect_modifiers (self, formats, config.n_formats, FALSE);
-        if (!zc_modifiers_is_empty (self->modifiers))
-          config.data_types |= 1 << SPA_DATA_DmaBuf;
-      }
-      break;
-    case ZC_OUTPUT_MODE_DMABUF:
-      config.data_types = 1 << SPA_DATA_DmaBuf;
-#if !ZC_HAVE_GST_1_24
-      /* 1.22 caps cannot carry a modifier: offer only layouts that need
-       * none (linear, implicit). */
-#if ZC_HAVE_EGL
-      g_clear_pointer (&self->egl, zc_egl_free);
-#endif
-#endif
-      collect_modifiers (self, formats, config.n_formats, TRUE);
-      break;
-    case ZC_OUTPUT_MODE_SYSTEM:
-    default:
-      config.data_types = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr);
-      break;
-  }
+  config.data_types = zc_output_data_types (&self->output, formats,
+      config.n_formats);
 
   GST_OBJECT_LOCK (self);
   config.node_id = self->node_id;
   config.fd = self->fd;
   GST_OBJECT_UNLOCK (self);
   config.formats = formats;
-  config.modifiers = self->modifiers;
+  config.modifiers = self->output.modifiers;
   config.stats = &self->stats;
 
   g_mutex_lock (&self->lock);
@@ -582,7 +323,7 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
 failed:
   post_error (self, error);
   g_error_free (error);
-  release_outputs (self);
+  zc_output_clear (&self->output);
   return FALSE;
 }
 
@@ -611,7 +352,7 @@ gst_pipewire_zerocopy_src_stop (GstBaseSrc * src)
   self->caps_seq = 0;
   /* Last: the PipeWire buffers' imports (freed with the stream and the
    * frames above) used these. */
-  release_outputs (self);
+  zc_output_clear (&self->output);
   return TRUE;
 }
 
@@ -624,7 +365,7 @@ gst_pipewire_zerocopy_src_unlock (GstBaseSrc * src)
   self->flushing = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
-  zc_cuda_output_set_flushing (self->cuda_out, TRUE);
+  zc_cuda_output_set_flushing (self->output.cuda, TRUE);
   return TRUE;
 }
 
@@ -636,7 +377,7 @@ gst_pipewire_zerocopy_src_unlock_stop (GstBaseSrc * src)
   g_mutex_lock (&self->lock);
   self->flushing = FALSE;
   g_mutex_unlock (&self->lock);
-  zc_cuda_output_set_flushing (self->cuda_out, FALSE);
+  zc_cuda_output_set_flushing (self->output.cuda, FALSE);
   return TRUE;
 }
 
@@ -840,8 +581,8 @@ produce (GstPipewireZerocopySrc * self, ZcWork * work, GstBuffer ** out,
   *out = NULL;
   *owns_memory = FALSE;
   if (work->frame_seq != self->caps_seq) {
-    GstCaps *caps = caps_for_format (self, &work->info, work->modifier,
-        &error);
+    GstCaps *caps = zc_output_caps (&self->output, &work->info,
+        work->modifier, &error);
 
     if (caps == NULL)
       goto not_negotiated;
@@ -860,14 +601,14 @@ produce (GstPipewireZerocopySrc * self, ZcWork * work, GstBuffer ** out,
     self->caps_seq = work->frame_seq;
   }
 
-  if (self->mode != ZC_OUTPUT_MODE_CUDA) {
+  if (self->output.mode != ZC_OUTPUT_MODE_CUDA) {
     /* System memory and DMA-BUF go downstream as PipeWire lent them. */
     *out = frame;
-    *owns_memory = self->mode == ZC_OUTPUT_MODE_DMABUF;
+    *owns_memory = self->output.mode == ZC_OUTPUT_MODE_DMABUF;
     return GST_FLOW_OK;
   }
 
-  ret = zc_cuda_output_process (self->cuda_out, frame, out, &import_failed,
+  ret = zc_cuda_output_process (self->output.cuda, frame, out, &import_failed,
       &error);
   /* Every GPU read is done: the PipeWire buffer goes back now. */
   gst_buffer_unref (frame);

@@ -3,15 +3,9 @@
 
 #include <gst/base/gstpushsrc.h>
 
-G_BEGIN_DECLS
+#include "zc-output.h"
 
-typedef enum
-{
-  ZC_OUTPUT_MODE_AUTO,
-  ZC_OUTPUT_MODE_CUDA,
-  ZC_OUTPUT_MODE_DMABUF,
-  ZC_OUTPUT_MODE_SYSTEM,
-} ZcOutputMode;
+G_BEGIN_DECLS
 
 #define GST_TYPE_PIPEWIRE_ZEROCOPY_SRC (gst_pipewire_zerocopy_src_get_type ())
 G_DECLARE_FINAL_TYPE (GstPipewireZerocopySrc, gst_pipewire_zerocopy_src,
