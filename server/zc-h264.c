@@ -98,7 +98,17 @@ typedef struct {
   guint bit;   /* next bit in data[pos], 7 = MSB */
   guint zeros; /* consecutive zero bytes before pos */
   gboolean overrun;
+  gboolean raw; /* emulation prevention already removed */
+  /* Where the SPS flags the low-delay rewrite edits were read, in bits
+   * from the start of data (raw readers only). */
+  gsize vui_flag_bit, restriction_flag_bit;
 } BitReader;
+
+static gsize
+bit_position (BitReader *br)
+{
+  return br->pos * 8 + (7 - br->bit);
+}
 
 static guint
 read_bit (BitReader *br)
@@ -109,7 +119,7 @@ read_bit (BitReader *br)
     br->overrun = TRUE;
     return 0;
   }
-  if (br->bit == 7 && br->zeros >= 2 && br->data[br->pos] == 3) {
+  if (!br->raw && br->bit == 7 && br->zeros >= 2 && br->data[br->pos] == 3) {
     br->pos++; /* emulation prevention byte */
     br->zeros = 0;
     if (br->pos >= br->size) {
@@ -218,6 +228,7 @@ parse_vui (BitReader *br, ZcH264Sps *sps)
   if (nal_hrd || vcl_hrd)
     read_bit (br); /* low_delay_hrd_flag */
   read_bit (br);   /* pic_struct_present_flag */
+  br->restriction_flag_bit = bit_position (br);
   sps->bitstream_restriction = read_bit (br);
   if (sps->bitstream_restriction) {
     read_bit (br);
@@ -230,11 +241,12 @@ parse_vui (BitReader *br, ZcH264Sps *sps)
   }
 }
 
-gboolean
-zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
-                   GError **error)
+/* Reads an SPS from @br, positioned after the NAL header byte. */
+static gboolean
+parse_sps_body (BitReader *br, ZcH264Sps *sps, GError **error)
 {
-  BitReader br = { .data = nal, .size = size, .pos = 1, .bit = 7 };
+  const guint8 *nal = br->data;
+  gsize size = br->size;
   guint width_mbs, height_units, crop[4] = { 0 };
   guint crop_x, crop_y;
 
@@ -245,10 +257,10 @@ zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
                  size, size > 0 ? nal[0] & 0x1f : -1);
     return FALSE;
   }
-  sps->profile_idc = read_bits (&br, 8);
-  sps->constraint_flags = read_bits (&br, 8);
-  sps->level_idc = read_bits (&br, 8);
-  read_ue (&br); /* seq_parameter_set_id */
+  sps->profile_idc = read_bits (br, 8);
+  sps->constraint_flags = read_bits (br, 8);
+  sps->level_idc = read_bits (br, 8);
+  read_ue (br); /* seq_parameter_set_id */
   sps->chroma_format_idc = 1;
   switch (sps->profile_idc) {
     case 100:
@@ -264,56 +276,57 @@ zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
     case 139:
     case 134:
     case 135:
-      sps->chroma_format_idc = read_ue (&br);
+      sps->chroma_format_idc = read_ue (br);
       if (sps->chroma_format_idc == 3)
-        read_bit (&br); /* separate_colour_plane_flag */
-      read_ue (&br);    /* bit depths */
-      read_ue (&br);
-      read_bit (&br);       /* qpprime_y_zero_transform_bypass */
-      if (read_bit (&br)) { /* seq_scaling_matrix_present */
+        read_bit (br); /* separate_colour_plane_flag */
+      read_ue (br);    /* bit depths */
+      read_ue (br);
+      read_bit (br);       /* qpprime_y_zero_transform_bypass */
+      if (read_bit (br)) { /* seq_scaling_matrix_present */
         guint n = sps->chroma_format_idc != 3 ? 8 : 12;
         for (guint i = 0; i < n; i++)
-          if (read_bit (&br))
-            skip_scaling_list (&br, i < 6 ? 16 : 64);
+          if (read_bit (br))
+            skip_scaling_list (br, i < 6 ? 16 : 64);
       }
       break;
     default:
       break;
   }
-  read_ue (&br);           /* log2_max_frame_num_minus4 */
-  switch (read_ue (&br)) { /* pic_order_cnt_type */
+  read_ue (br);           /* log2_max_frame_num_minus4 */
+  switch (read_ue (br)) { /* pic_order_cnt_type */
     case 0:
-      read_ue (&br);
+      read_ue (br);
       break;
     case 1: {
       guint n;
-      read_bit (&br);
-      read_se (&br);
-      read_se (&br);
-      n = read_ue (&br);
-      for (guint i = 0; i < n && i < 256 && !br.overrun; i++)
-        read_se (&br);
+      read_bit (br);
+      read_se (br);
+      read_se (br);
+      n = read_ue (br);
+      for (guint i = 0; i < n && i < 256 && !br->overrun; i++)
+        read_se (br);
       break;
     }
     default:
       break;
   }
-  sps->max_num_ref_frames = read_ue (&br);
-  read_bit (&br); /* gaps_in_frame_num_value_allowed_flag */
-  width_mbs = read_ue (&br) + 1;
-  height_units = read_ue (&br) + 1;
-  sps->frame_mbs_only = read_bit (&br);
+  sps->max_num_ref_frames = read_ue (br);
+  read_bit (br); /* gaps_in_frame_num_value_allowed_flag */
+  width_mbs = read_ue (br) + 1;
+  height_units = read_ue (br) + 1;
+  sps->frame_mbs_only = read_bit (br);
   if (!sps->frame_mbs_only)
-    read_bit (&br);
-  read_bit (&br); /* direct_8x8_inference_flag */
-  if (read_bit (&br))
+    read_bit (br);
+  read_bit (br); /* direct_8x8_inference_flag */
+  if (read_bit (br))
     for (guint i = 0; i < 4; i++)
-      crop[i] = read_ue (&br);
-  sps->vui_present = read_bit (&br);
+      crop[i] = read_ue (br);
+  br->vui_flag_bit = bit_position (br);
+  sps->vui_present = read_bit (br);
   if (sps->vui_present)
-    parse_vui (&br, sps);
+    parse_vui (br, sps);
 
-  if (br.overrun) {
+  if (br->overrun) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_FAILED,
                  "SPS of %" G_GSIZE_FORMAT " bytes is truncated or corrupt",
                  size);
@@ -328,6 +341,15 @@ zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
   return TRUE;
 }
 
+gboolean
+zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
+                   GError **error)
+{
+  BitReader br = { .data = nal, .size = size, .pos = 1, .bit = 7 };
+
+  return parse_sps_body (&br, sps, error);
+}
+
 gchar *
 zc_h264_codec_string (const ZcH264Sps *sps)
 {
@@ -338,6 +360,122 @@ zc_h264_codec_string (const ZcH264Sps *sps)
 gboolean
 zc_h264_sps_is_low_delay (const ZcH264Sps *sps)
 {
+  /* The DPB cannot be smaller than the reference frames in use; with no
+   * reordering a decoder outputs each frame as soon as it is decoded. */
   return sps->bitstream_restriction && sps->max_num_reorder_frames == 0
-         && sps->max_dec_frame_buffering <= 1;
+         && sps->max_dec_frame_buffering <= MAX (sps->max_num_ref_frames, 1);
+}
+
+/* ---- low-delay SPS rewrite ---- */
+
+typedef struct {
+  GByteArray *out;
+  guint8 cur;
+  guint nbits;
+} BitWriter;
+
+static void
+write_bits (BitWriter *w, guint32 v, guint n)
+{
+  while (n--) {
+    w->cur = (guint8)(w->cur << 1 | ((v >> n) & 1));
+    if (++w->nbits == 8) {
+      g_byte_array_append (w->out, &w->cur, 1);
+      w->cur = 0;
+      w->nbits = 0;
+    }
+  }
+}
+
+static void
+write_ue (BitWriter *w, guint32 v)
+{
+  guint64 x = (guint64)v + 1;
+  guint len = 0;
+
+  while ((x >> len) > 1)
+    len++;
+  write_bits (w, 0, len);
+  for (gint i = len; i >= 0; i--)
+    write_bits (w, (x >> i) & 1, 1);
+}
+
+/* The NAL unit without its emulation prevention bytes. */
+static GByteArray *
+unescape (const guint8 *nal, gsize size)
+{
+  GByteArray *rbsp = g_byte_array_sized_new (size);
+  guint zeros = 0;
+
+  for (gsize i = 0; i < size; i++) {
+    if (zeros >= 2 && nal[i] == 3) {
+      zeros = 0;
+      continue;
+    }
+    g_byte_array_append (rbsp, &nal[i], 1);
+    zeros = nal[i] == 0 ? zeros + 1 : 0;
+  }
+  return rbsp;
+}
+
+static GBytes *
+escape (const guint8 *rbsp, gsize size)
+{
+  GByteArray *nal = g_byte_array_sized_new (size + size / 64 + 4);
+  guint zeros = 0;
+
+  for (gsize i = 0; i < size; i++) {
+    if (zeros >= 2 && rbsp[i] <= 3) {
+      guint8 three = 3;
+      g_byte_array_append (nal, &three, 1);
+      zeros = 0;
+    }
+    g_byte_array_append (nal, &rbsp[i], 1);
+    zeros = rbsp[i] == 0 ? zeros + 1 : 0;
+  }
+  return g_byte_array_free_to_bytes (nal);
+}
+
+GBytes *
+zc_h264_sps_make_low_delay (const guint8 *nal, gsize size, GError **error)
+{
+  g_autoptr (GByteArray) rbsp = unescape (nal, size);
+  BitReader br = {
+    .data = rbsp->data, .size = rbsp->len, .pos = 1, .bit = 7, .raw = TRUE
+  };
+  BitWriter w = { .out = g_byte_array_sized_new (rbsp->len + 8) };
+  g_autoptr (GByteArray) out = w.out;
+  ZcH264Sps sps;
+  gsize keep;
+
+  if (!parse_sps_body (&br, &sps, error))
+    return NULL;
+  if (zc_h264_sps_is_low_delay (&sps))
+    return NULL;
+
+  /* Everything before the flag we change is copied bit for bit; what
+   * follows it is the bitstream restriction (the VUI's last field) and the
+   * trailing bits, which are written anew. */
+  keep = sps.vui_present ? br.restriction_flag_bit : br.vui_flag_bit;
+  for (gsize i = 0; i < keep; i++)
+    write_bits (&w, (rbsp->data[i / 8] >> (7 - i % 8)) & 1, 1);
+  if (!sps.vui_present) {
+    write_bits (&w, 1, 1); /* vui_parameters_present_flag */
+    /* aspect ratio, overscan, video signal, chroma location, timing,
+     * NAL HRD, VCL HRD, pic_struct: none */
+    write_bits (&w, 0, 8);
+  }
+  write_bits (&w, 1, 1); /* bitstream_restriction_flag */
+  write_bits (&w, 1, 1); /* motion_vectors_over_pic_boundaries_flag */
+  write_ue (&w, 2);      /* max_bytes_per_pic_denom (the default) */
+  write_ue (&w, 1);      /* max_bits_per_mb_denom (the default) */
+  write_ue (&w, 16);     /* log2_max_mv_length_horizontal (the default) */
+  write_ue (&w, 16);     /* log2_max_mv_length_vertical (the default) */
+  write_ue (&w, 0);      /* max_num_reorder_frames */
+  /* The DPB must still hold the reference frames the stream uses. */
+  write_ue (&w, MAX (sps.max_num_ref_frames, 1));
+  write_bits (&w, 1, 1); /* rbsp_stop_one_bit */
+  while (w.nbits)
+    write_bits (&w, 0, 1);
+  return escape (out->data, out->len);
 }

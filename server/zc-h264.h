@@ -60,7 +60,16 @@ gboolean zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
 gchar *zc_h264_codec_string (const ZcH264Sps *sps);
 
 /* TRUE when a decoder may output each frame at once: no reordering and a
- * one-frame decoded picture buffer, as the SPS VUI declares it. */
+ * decoded picture buffer no larger than the reference frames need, as the
+ * SPS VUI declares it. */
 gboolean zc_h264_sps_is_low_delay (const ZcH264Sps *sps);
+
+/* For a stream known to have no B-frames: a copy of the SPS @nal that
+ * declares max_num_reorder_frames=0 and the smallest decoded picture
+ * buffer, so browsers' hardware decoders output each frame at once
+ * instead of holding a few back. Returns NULL (and no error) when @nal
+ * already says so, NULL with @error when it cannot be parsed. */
+GBytes *zc_h264_sps_make_low_delay (const guint8 *nal, gsize size,
+                                    GError **error);
 
 G_END_DECLS

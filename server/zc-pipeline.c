@@ -61,6 +61,7 @@ struct _ZcPipeline {
   GMutex lock;
   guint16 width, height;
   GBytes *last_sps;
+  GBytes *low_delay_sps; /* what to send instead of last_sps, or NULL */
   ZcPipelineStats stats;
   gint64 last_keyframe_request_us;
   gchar *last_failure; /* why the newest attempt failed */
@@ -130,6 +131,7 @@ pipeline_unref (ZcPipeline *self)
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
   g_clear_pointer (&self->last_sps, g_bytes_unref);
+  g_clear_pointer (&self->low_delay_sps, g_bytes_unref);
   g_mutex_clear (&self->lock);
   g_main_context_unref (self->context);
   g_free (self->encoder_name);
@@ -224,9 +226,12 @@ frame_item_free (gpointer data)
   g_free (item);
 }
 
-/* Notes the stream's SPS once per change: the codec string for the log and
- * whether browsers' hardware decoders will hold frames back. */
-static void
+/* Notes the stream's SPS once per change (the codec string for the log)
+ * and, when it does not say "no reordering", prepares a rewritten one:
+ * every encoder here runs without B-frames, and browsers' hardware
+ * decoders hold frames back unless the SPS promises that. Returns the SPS
+ * to send instead, or NULL to keep the encoder's. Runs with the lock held. */
+static GBytes *
 check_sps (ZcPipeline *self, const guint8 *nal, gsize size)
 {
   g_autoptr (GBytes) sps_bytes = g_bytes_new (nal, size);
@@ -235,21 +240,39 @@ check_sps (ZcPipeline *self, const guint8 *nal, gsize size)
   ZcH264Sps sps;
 
   if (self->last_sps && g_bytes_equal (self->last_sps, sps_bytes))
-    return;
+    return self->low_delay_sps;
   g_clear_pointer (&self->last_sps, g_bytes_unref);
+  g_clear_pointer (&self->low_delay_sps, g_bytes_unref);
   self->last_sps = g_bytes_ref (sps_bytes);
 
   if (!zc_h264_parse_sps (nal, size, &sps, &error)) {
     GST_WARNING ("cannot parse the encoder's SPS: %s", error->message);
-    return;
+    return NULL;
   }
   codec = zc_h264_codec_string (&sps);
   GST_INFO ("stream %ux%u codec %s", sps.width, sps.height, codec);
-  if (!zc_h264_sps_is_low_delay (&sps))
-    GST_WARNING (
-        "the encoder's SPS does not declare max_num_reorder_frames=0"
-        " / max_dec_frame_buffering=1: hardware decoders in browsers may "
-        "hold frames back (more latency)");
+  self->low_delay_sps = zc_h264_sps_make_low_delay (nal, size, &error);
+  if (self->low_delay_sps)
+    GST_INFO ("the encoder's SPS allows frame reordering; sending one that "
+              "declares max_num_reorder_frames=0 so decoders output at once");
+  else if (error)
+    GST_WARNING ("cannot rewrite the encoder's SPS: %s", error->message);
+  return self->low_delay_sps;
+}
+
+/* A copy of @au with the SPS at [@offset, @offset + @size) replaced. */
+static GBytes *
+replace_nal (const guint8 *au, gsize au_size, gsize offset, gsize size,
+             GBytes *nal)
+{
+  gsize nal_size;
+  const guint8 *nal_data = g_bytes_get_data (nal, &nal_size);
+  GByteArray *out = g_byte_array_sized_new (au_size - size + nal_size);
+
+  g_byte_array_append (out, au, offset);
+  g_byte_array_append (out, nal_data, nal_size);
+  g_byte_array_append (out, au + offset + size, au_size - offset - size);
+  return g_byte_array_free_to_bytes (out);
 }
 
 static GstFlowReturn
@@ -265,6 +288,7 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   ZcWireVideoHeader header = { 0 };
   GstClockTime base_time, pts;
   GstClock *clock;
+  GBytes *rewritten = NULL;
   gint64 now_mono = g_get_monotonic_time ();
   gint64 capture_mono = now_mono;
   FrameItem *item;
@@ -312,8 +336,12 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   gst_clear_object (&clock);
 
   g_mutex_lock (&self->lock);
-  if (au.has_sps)
-    check_sps (self, map.data + au.sps_offset, au.sps_size);
+  if (au.has_sps) {
+    GBytes *sps = check_sps (self, map.data + au.sps_offset, au.sps_size);
+    if (sps)
+      rewritten
+          = replace_nal (map.data, map.size, au.sps_offset, au.sps_size, sps);
+  }
   item = g_new0 (FrameItem, 1);
   if (w > 0 && h > 0 && (w != self->width || h != self->height)) {
     self->width = w;
@@ -333,7 +361,14 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   header.codec = ZC_WIRE_CODEC_H264;
   header.flags = au.keyframe ? ZC_WIRE_FLAG_KEYFRAME : 0;
   header.pts_us = capture_mono + (g_get_real_time () - now_mono);
-  item->frame = zc_wire_video_frame (&header, map.data, map.size);
+  if (rewritten) {
+    gsize size;
+    const guint8 *data = g_bytes_get_data (rewritten, &size);
+    item->frame = zc_wire_video_frame (&header, data, size);
+    g_bytes_unref (rewritten);
+  } else {
+    item->frame = zc_wire_video_frame (&header, map.data, map.size);
+  }
   item->keyframe = au.keyframe;
   gst_buffer_unmap (buffer, &map);
 

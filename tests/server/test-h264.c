@@ -69,7 +69,7 @@ finish_nal (BitWriter *w, guint8 header)
 /* A High-profile SPS, 1920x1080 (68 MB rows, cropped by 8), with VUI
  * timing info and a bitstream restriction. */
 static GByteArray *
-make_sps (guint reorder, guint dpb)
+make_sps_full (gboolean vui, guint reorder, guint dpb)
 {
   BitWriter w = { .rbsp = g_byte_array_new () };
 
@@ -95,32 +95,40 @@ make_sps (guint reorder, guint dpb)
   put_ue (&w, 0);
   put_ue (&w, 0);
   put_ue (&w, 0);
-  put_ue (&w, 4);      /* bottom: 4 * 2 = 8 lines */
-  put_bits (&w, 1, 1); /* vui */
-  put_bits (&w, 0, 1); /* aspect */
-  put_bits (&w, 0, 1); /* overscan */
-  put_bits (&w, 1, 1); /* video signal type */
-  put_bits (&w, 5, 3);
-  put_bits (&w, 0, 1);
-  put_bits (&w, 1, 1); /* colour description */
-  put_bits (&w, 0x010101, 24);
-  put_bits (&w, 0, 1); /* chroma loc */
-  put_bits (&w, 1, 1); /* timing */
-  put_bits (&w, 1, 32);
-  put_bits (&w, 60, 32);
-  put_bits (&w, 0, 1);
-  put_bits (&w, 0, 1); /* nal hrd */
-  put_bits (&w, 0, 1); /* vcl hrd */
-  put_bits (&w, 0, 1); /* pic struct */
-  put_bits (&w, 1, 1); /* bitstream restriction */
-  put_bits (&w, 1, 1);
-  put_ue (&w, 2);
-  put_ue (&w, 1);
-  put_ue (&w, 16);
-  put_ue (&w, 16);
-  put_ue (&w, reorder);
-  put_ue (&w, dpb);
+  put_ue (&w, 4);        /* bottom: 4 * 2 = 8 lines */
+  put_bits (&w, vui, 1); /* vui */
+  if (vui) {
+    put_bits (&w, 0, 1); /* aspect */
+    put_bits (&w, 0, 1); /* overscan */
+    put_bits (&w, 1, 1); /* video signal type */
+    put_bits (&w, 5, 3);
+    put_bits (&w, 0, 1);
+    put_bits (&w, 1, 1); /* colour description */
+    put_bits (&w, 0x010101, 24);
+    put_bits (&w, 0, 1); /* chroma loc */
+    put_bits (&w, 1, 1); /* timing */
+    put_bits (&w, 1, 32);
+    put_bits (&w, 60, 32);
+    put_bits (&w, 0, 1);
+    put_bits (&w, 0, 1); /* nal hrd */
+    put_bits (&w, 0, 1); /* vcl hrd */
+    put_bits (&w, 0, 1); /* pic struct */
+    put_bits (&w, 1, 1); /* bitstream restriction */
+    put_bits (&w, 1, 1);
+    put_ue (&w, 2);
+    put_ue (&w, 1);
+    put_ue (&w, 16);
+    put_ue (&w, 16);
+    put_ue (&w, reorder);
+    put_ue (&w, dpb);
+  }
   return finish_nal (&w, 0x67);
+}
+
+static GByteArray *
+make_sps (guint reorder, guint dpb)
+{
+  return make_sps_full (TRUE, reorder, dpb);
 }
 
 static void
@@ -209,6 +217,51 @@ test_sps_fields (void)
   g_clear_error (&error);
 }
 
+static void
+check_rewrite (GByteArray *in, guint *profile, guint *level)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) out = NULL;
+  ZcH264Sps before, after;
+  gsize size;
+  const guint8 *data;
+
+  g_assert_true (zc_h264_parse_sps (in->data, in->len, &before, NULL));
+  g_assert_false (zc_h264_sps_is_low_delay (&before));
+  out = zc_h264_sps_make_low_delay (in->data, in->len, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (out);
+  data = g_bytes_get_data (out, &size);
+  g_assert_true (zc_h264_parse_sps (data, size, &after, &error));
+  g_assert_no_error (error);
+  g_assert_true (zc_h264_sps_is_low_delay (&after));
+  g_assert_cmpuint (after.max_num_reorder_frames, ==, 0);
+  g_assert_cmpuint (after.width, ==, before.width);
+  g_assert_cmpuint (after.height, ==, before.height);
+  g_assert_cmpuint (after.profile_idc, ==, before.profile_idc);
+  g_assert_cmpuint (after.level_idc, ==, before.level_idc);
+  g_assert_cmpuint (after.max_num_ref_frames, ==, before.max_num_ref_frames);
+  /* Rewriting it again changes nothing. */
+  g_assert_null (zc_h264_sps_make_low_delay (data, size, NULL));
+  *profile = after.profile_idc;
+  *level = after.level_idc;
+}
+
+static void
+test_sps_rewrite (void)
+{
+  g_autoptr (GByteArray) no_vui = make_sps_full (FALSE, 0, 0);
+  g_autoptr (GByteArray) reorder = make_sps (2, 4);
+  g_autoptr (GByteArray) low = make_sps (0, 1);
+  guint profile, level;
+
+  check_rewrite (no_vui, &profile, &level);
+  g_assert_cmpuint (profile, ==, 100);
+  check_rewrite (reorder, &profile, &level);
+  g_assert_cmpuint (level, ==, 40);
+  g_assert_null (zc_h264_sps_make_low_delay (low->data, low->len, NULL));
+}
+
 /* Encodes a few frames with @encoder set up as the server does and checks
  * the first access unit is a keyframe with an SPS of the right size, and
  * that later ones are not keyframes. */
@@ -289,6 +342,7 @@ main (int argc, char **argv)
   g_test_add_func ("/h264/nal-split", test_nal_split);
   g_test_add_func ("/h264/au-delta-and-bad", test_au_delta_and_bad);
   g_test_add_func ("/h264/sps-fields", test_sps_fields);
+  g_test_add_func ("/h264/sps-rewrite", test_sps_rewrite);
   g_test_add_data_func ("/h264/encoder/x264enc", "x264enc", test_real_encoder);
   g_test_add_data_func ("/h264/encoder/openh264enc", "openh264enc",
                         test_real_encoder);
