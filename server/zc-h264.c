@@ -176,8 +176,17 @@ skip_scaling_list (BitReader *br, guint n)
   gint last = 8, next = 8;
 
   for (guint j = 0; j < n && !br->overrun; j++) {
-    if (next != 0)
-      next = (last + read_se (br) + 256) % 256;
+    if (next != 0) {
+      gint32 delta = read_se (br);
+
+      /* delta_scale is -128..127; a larger one is a corrupt SPS and would
+       * overflow the sum below (found by tests/fuzz fuzz-h264). */
+      if (delta < -128 || delta > 127) {
+        br->overrun = TRUE;
+        return;
+      }
+      next = (last + delta + 256) % 256;
+    }
     last = next == 0 ? last : next;
   }
 }
