@@ -16,7 +16,8 @@
 #include "zc-server-error.h"
 #include "zc-source.h"
 
-enum {
+enum
+{
   EXIT_STOPPED = 0,
   EXIT_RUNTIME = 1,
   EXIT_USAGE = 2,
@@ -25,7 +26,8 @@ enum {
   EXIT_HTTP = 5,
 };
 
-typedef struct {
+typedef struct
+{
   GMainLoop *loop;
   int exit_code;
   ZcPipeline *pipeline;
@@ -43,8 +45,8 @@ static gint opt_bitrate = 4000, opt_fps = 30, opt_gop = -1;
 static gint opt_first_frame_timeout = 10, opt_keepalive = 100;
 
 static gboolean
-parse_headless (const gchar *name, const gchar *value, gpointer data,
-                GError **error)
+parse_headless (
+    const gchar *name, const gchar *value, gpointer data, GError **error)
 {
   opt_headless_set = TRUE;
   g_free (opt_headless);
@@ -54,63 +56,64 @@ parse_headless (const gchar *name, const gchar *value, gpointer data,
 
 static const GOptionEntry entries[] = {
   { "node-id", 0, 0, G_OPTION_ARG_INT, &opt_node_id,
-    "Stream an existing PipeWire ScreenCast node", "N" },
+      "Stream an existing PipeWire ScreenCast node", "N" },
   { "mutter", 0, 0, G_OPTION_ARG_NONE, &opt_mutter,
-    "Create a Mutter ScreenCast session on the session bus", NULL },
+      "Create a Mutter ScreenCast session on the session bus", NULL },
   { "monitor", 0, 0, G_OPTION_ARG_STRING, &opt_monitor,
-    "With --mutter: the monitor to record (default: the first one)",
-    "CONNECTOR" },
+      "With --mutter: the monitor to record (default: the first one)",
+      "CONNECTOR" },
   { "virtual", 0, 0, G_OPTION_ARG_STRING, &opt_virtual,
-    "With --mutter: record a new virtual monitor of this size", "WxH" },
+      "With --mutter: record a new virtual monitor of this size", "WxH" },
   { "portal", 0, 0, G_OPTION_ARG_NONE, &opt_portal,
-    "Ask xdg-desktop-portal for a screen (the user picks it)", NULL },
+      "Ask xdg-desktop-portal for a screen (the user picks it)", NULL },
   { "headless", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
-    parse_headless,
-    "Start a private headless GNOME desktop (dbus, PipeWire, WirePlumber,"
-    " mutter --headless) with a test window and stream it (default "
-    "1280x720)",
-    "WxH" },
+      parse_headless,
+      "Start a private headless GNOME desktop (dbus, PipeWire, WirePlumber,"
+      " mutter --headless) with a test window and stream it (default "
+      "1280x720)",
+      "WxH" },
   { "test-pattern", 0, 0, G_OPTION_ARG_STRING, &opt_test_pattern,
-    "Stream a moving videotestsrc pattern (tests, benchmarks)", "WxH" },
+      "Stream a moving videotestsrc pattern (tests, benchmarks)", "WxH" },
   { "listen", 'l', 0, G_OPTION_ARG_STRING, &opt_listen,
-    "Address to serve on (default 127.0.0.1:8080; port 0 picks one)",
-    "HOST:PORT" },
+      "Address to serve on (default 127.0.0.1:8080; port 0 picks one)",
+      "HOST:PORT" },
   { "video-mode", 0, 0, G_OPTION_ARG_STRING, &opt_video_mode,
-    "auto (default), zerocopy, native or shm; also ZEROCAST_VIDEO_MODE "
-    "or HELIX_VIDEO_MODE",
-    "MODE" },
+      "auto (default), zerocopy, native or shm; also ZEROCAST_VIDEO_MODE "
+      "or HELIX_VIDEO_MODE",
+      "MODE" },
   { "encoder", 0, 0, G_OPTION_ARG_STRING, &opt_encoder,
-    "auto (default: the first that works of nvh264enc, qsvh264enc, "
-    "vah264enc, openh264enc, x264enc) or one of them",
-    "NAME" },
+      "auto (default: the first that works of nvh264enc, qsvh264enc, "
+      "vah264enc, openh264enc, x264enc) or one of them",
+      "NAME" },
   { "bitrate", 'b', 0, G_OPTION_ARG_INT, &opt_bitrate,
-    "Video bitrate in kbit/s (default 4000)", "KBPS" },
+      "Video bitrate in kbit/s (default 4000)", "KBPS" },
   { "fps", 0, 0, G_OPTION_ARG_INT, &opt_fps,
-    "Frame rate the encoder plans for (default 30)", "N" },
+      "Frame rate the encoder plans for (default 30)", "N" },
   { "gop", 0, 0, G_OPTION_ARG_INT, &opt_gop,
-    "Frames between keyframes (default: 2 seconds' worth)", "N" },
+      "Frames between keyframes (default: 2 seconds' worth)", "N" },
   { "cursor", 0, 0, G_OPTION_ARG_STRING, &opt_cursor,
-    "Cursor: hidden, embedded (default) or metadata", "MODE" },
+      "Cursor: hidden, embedded (default) or metadata", "MODE" },
   { "token", 't', 0, G_OPTION_ARG_STRING, &opt_token,
-    "Access token viewers must present; generated and printed when "
-    "listening off loopback without one",
-    "T" },
+      "Access token viewers must present; generated and printed when "
+      "listening off loopback without one",
+      "T" },
   { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_cert,
-    "Serve HTTPS/WSS with this PEM certificate", "FILE" },
+      "Serve HTTPS/WSS with this PEM certificate", "FILE" },
   { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_key,
-    "The PEM private key of --tls-cert", "FILE" },
+      "The PEM private key of --tls-cert", "FILE" },
   { "first-frame-timeout", 0, 0, G_OPTION_ARG_INT, &opt_first_frame_timeout,
-    "Seconds to wait for a first frame before falling back (default 10)", "S" },
+      "Seconds to wait for a first frame before falling back (default 10)",
+      "S" },
   { "keepalive", 0, 0, G_OPTION_ARG_INT, &opt_keepalive,
-    "Resend the last frame of a still screen every MS milliseconds "
-    "(default 100; 0 = off)",
-    "MS" },
+      "Resend the last frame of a still screen every MS milliseconds "
+      "(default 100; 0 = off)",
+      "MS" },
   { NULL }
 };
 
 static gboolean
-parse_size (const gchar *option, const gchar *str, guint *w, guint *h,
-            GError **error)
+parse_size (
+    const gchar *option, const gchar *str, guint *w, guint *h, GError **error)
 {
   guint64 a, b;
   g_auto (GStrv) parts = g_strsplit (str, "x", 2);
@@ -118,8 +121,7 @@ parse_size (const gchar *option, const gchar *str, guint *w, guint *h,
   if (g_strv_length (parts) != 2
       || !g_ascii_string_to_unsigned (parts[0], 10, 16, 8192, &a, NULL)
       || !g_ascii_string_to_unsigned (parts[1], 10, 16, 8192, &b, NULL)) {
-    g_set_error (
-        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
         "%s wants WIDTHxHEIGHT between 16 and 8192, e.g. 1280x720, not "
         "\"%s\"",
         option, str);
@@ -137,20 +139,19 @@ build_source_options (ZcSourceOptions *o, GError **error)
             + (opt_test_pattern != NULL);
 
   if (n > 1) {
-    g_set_error_literal (
-        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+    g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
         "choose one source: --node-id, --mutter, --portal, --headless or "
         "--test-pattern");
     return FALSE;
   }
   if ((opt_monitor || opt_virtual) && !opt_mutter) {
     g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
-                         "--monitor and --virtual go with --mutter");
+        "--monitor and --virtual go with --mutter");
     return FALSE;
   }
   if (opt_monitor && opt_virtual) {
     g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
-                         "--monitor and --virtual exclude each other");
+        "--monitor and --virtual exclude each other");
     return FALSE;
   }
 
@@ -164,8 +165,8 @@ build_source_options (ZcSourceOptions *o, GError **error)
         break;
     if (i == G_N_ELEMENTS (modes)) {
       g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
-                   "--cursor must be hidden, embedded or metadata, not \"%s\"",
-                   opt_cursor);
+          "--cursor must be hidden, embedded or metadata, not \"%s\"",
+          opt_cursor);
       return FALSE;
     }
     o->cursor_mode = i;
@@ -186,8 +187,8 @@ build_source_options (ZcSourceOptions *o, GError **error)
     o->timeout_us = 120 * G_USEC_PER_SEC; /* a person picks a screen */
   } else if (opt_test_pattern) {
     o->kind = ZC_SOURCE_TEST_PATTERN;
-    if (!parse_size ("--test-pattern", opt_test_pattern, &o->width, &o->height,
-                     error))
+    if (!parse_size (
+            "--test-pattern", opt_test_pattern, &o->width, &o->height, error))
       return FALSE;
   } else {
     /* --headless is the default: a bare machine can serve at once. */
@@ -195,8 +196,8 @@ build_source_options (ZcSourceOptions *o, GError **error)
     o->width = 1280;
     o->height = 720;
     if (opt_headless
-        && !parse_size ("--headless", opt_headless, &o->width, &o->height,
-                        error))
+        && !parse_size (
+            "--headless", opt_headless, &o->width, &o->height, error))
       return FALSE;
   }
   return TRUE;
@@ -220,25 +221,24 @@ build_pipeline_config (ZcPipelineConfig *c, GError **error)
   if (g_strcmp0 (c->encoder, "auto") != 0
       && !zc_encoder_is_known (c->encoder)) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
-                 "unknown --encoder \"%s\": use auto, nvh264enc, qsvh264enc, "
-                 "vah264enc, openh264enc or x264enc",
-                 c->encoder);
+        "unknown --encoder \"%s\": use auto, nvh264enc, qsvh264enc, "
+        "vah264enc, openh264enc or x264enc",
+        c->encoder);
     return FALSE;
   }
   if (opt_bitrate < 100 || opt_bitrate > 200000 || opt_fps < 1 || opt_fps > 240
       || opt_gop == 0 || opt_gop > 10000 || opt_first_frame_timeout < 1
       || opt_keepalive < 0) {
-    g_set_error_literal (
-        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+    g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
         "out of range: --bitrate 100..200000 kbit/s, --fps 1..240, "
         "--gop 1..10000, --first-frame-timeout >= 1 s, --keepalive >= 0");
     return FALSE;
   }
   c->encoder_settings.bitrate_kbps = opt_bitrate;
   c->encoder_settings.fps = opt_fps;
-  c->encoder_settings.gop = opt_gop > 0 ? (guint)opt_gop : 2u * opt_fps;
+  c->encoder_settings.gop = opt_gop > 0 ? (guint) opt_gop : 2u * opt_fps;
   c->keepalive_ms = opt_keepalive;
-  c->first_frame_timeout_us = (gint64)opt_first_frame_timeout * G_USEC_PER_SEC;
+  c->first_frame_timeout_us = (gint64) opt_first_frame_timeout * G_USEC_PER_SEC;
   return TRUE;
 }
 
@@ -250,14 +250,32 @@ find_web_dir (const gchar *argv0)
   const gchar *env = g_getenv ("ZEROCAST_WEB_DIR");
   g_autofree gchar *exe = g_file_read_link ("/proc/self/exe", NULL);
   g_autofree gchar *bindir = g_path_get_dirname (exe ? exe : argv0);
-  g_autofree gchar *installed
-      = g_build_filename (bindir, "..", "share", "zerocast", "web", NULL);
+  g_autofree gchar *installed =
+      g_build_filename (bindir, "..", "share", "zerocast", "web", NULL);
 
   if (env && *env)
     return g_strdup (env);
   if (g_file_test (installed, G_FILE_TEST_IS_DIR))
     return g_steal_pointer (&installed);
   return g_build_filename (ZC_SOURCE_ROOT, "web", NULL);
+}
+
+/* Run from the build tree (scripts/run.sh), find the pipewirezerocopysrc
+ * built beside us unless GST_PLUGIN_PATH says otherwise; an installed
+ * zerocast finds the installed plugin the usual way. */
+static void
+use_build_tree_plugin (void)
+{
+  g_autofree gchar *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree gchar *dir = exe ? g_path_get_dirname (exe) : NULL;
+  g_autofree gchar *build_server =
+      g_build_filename (ZC_BUILD_ROOT, "server", NULL);
+  g_autofree gchar *plugins = g_build_filename (ZC_BUILD_ROOT, "gst", NULL);
+
+  if (g_getenv ("GST_PLUGIN_PATH") || dir == NULL
+      || g_strcmp0 (dir, build_server) != 0)
+    return;
+  gst_registry_scan_path (gst_registry_get (), plugins);
 }
 
 static gboolean
@@ -289,7 +307,7 @@ on_source_closed (ZcSource *source, gpointer data)
   App *app = data;
 
   g_printerr ("zerocast: the desktop went away (%s); exiting\n",
-              zc_source_describe (source));
+      zc_source_describe (source));
   app->exit_code = EXIT_RUNTIME;
   g_main_loop_quit (app->loop);
 }
@@ -301,7 +319,7 @@ on_node_gone (guint32 node_id, gpointer data)
 
   g_printerr ("zerocast: PipeWire node %u went away (its producer stopped "
               "or the screencast ended); exiting\n",
-              node_id);
+      node_id);
   app->exit_code = EXIT_RUNTIME;
   g_main_loop_quit (app->loop);
 }
@@ -334,17 +352,16 @@ main (int argc, char **argv)
   /* Line-buffered even into a pipe: scripts wait for the "serving" line. */
   setvbuf (stdout, NULL, _IOLBF, 0);
   ctx = g_option_context_new ("- stream a Wayland desktop to web browsers");
-  g_option_context_set_summary (
-      ctx,
+  g_option_context_set_summary (ctx,
       "Sources (choose one; --headless is "
       "the default):\n  --node-id N | --mutter [--monitor C | --virtual WxH]"
       " | --portal | --headless [WxH] | --test-pattern WxH\n"
       "Open the printed URL in a browser with WebCodecs (Chromium, "
       "Firefox 130+, Safari 17+).");
-  g_option_context_set_description (
-      ctx, "Exit codes: 0 stopped by a "
-           "signal, 1 stream failed while running, 2 bad command line, 3 no "
-           "source, 4 no working video mode/encoder, 5 cannot serve HTTP.\n");
+  g_option_context_set_description (ctx,
+      "Exit codes: 0 stopped by a "
+      "signal, 1 stream failed while running, 2 bad command line, 3 no "
+      "source, 4 no working video mode/encoder, 5 cannot serve HTTP.\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     g_printerr ("zerocast: %s (see --help)\n", error->message);
@@ -365,14 +382,15 @@ main (int argc, char **argv)
   source = zc_source_open (&source_opts, &error);
   if (source == NULL) {
     g_printerr ("zerocast: %s\n", error->message);
-    return g_error_matches (error, ZC_SERVER_ERROR,
-                            ZC_SERVER_ERROR_INVALID_ARGS)
+    return g_error_matches (
+               error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS)
                ? EXIT_USAGE
                : EXIT_SOURCE;
   }
   g_print ("zerocast: source: %s\n", zc_source_describe (source));
 
   gst_init (NULL, NULL);
+  use_build_tree_plugin ();
   app.loop = g_main_loop_new (NULL, FALSE);
   app.exit_code = EXIT_STOPPED;
   zc_source_set_closed_func (source, on_source_closed, &app);
@@ -381,8 +399,7 @@ main (int argc, char **argv)
   if (source_opts.kind == ZC_SOURCE_NODE
       || source_opts.kind == ZC_SOURCE_PORTAL) {
     node_watch = zc_node_watch_new (zc_source_get_node_id (source),
-                                    zc_source_get_pipewire_fd (source),
-                                    on_node_gone, &app, &error);
+        zc_source_get_pipewire_fd (source), on_node_gone, &app, &error);
     if (node_watch == NULL) {
       g_printerr ("zerocast: %s\n", error->message);
       app.exit_code = EXIT_SOURCE;
@@ -402,10 +419,10 @@ main (int argc, char **argv)
   http = zc_http_new (&http_opts, fanout, &error);
   if (http == NULL) {
     g_printerr ("zerocast: %s\n", error->message);
-    app.exit_code
-        = g_error_matches (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS)
-              ? EXIT_USAGE
-              : EXIT_HTTP;
+    app.exit_code =
+        g_error_matches (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS)
+            ? EXIT_USAGE
+            : EXIT_HTTP;
     goto out;
   }
 
