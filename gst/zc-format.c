@@ -193,6 +193,14 @@ zc_format_parse (const struct spa_pod *param, GstVideoInfo * info,
     return FALSE;
   }
 
+  /* GstVideoInfo and caps hold the rate as gint: a larger one would turn
+   * negative and break caps (found by tests/fuzz fuzz-format). */
+  if (raw.framerate.num > G_MAXINT || raw.framerate.denom > G_MAXINT) {
+    g_set_error (error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
+        "The producer's frame rate %u/%u is out of range",
+        raw.framerate.num, raw.framerate.denom);
+    return FALSE;
+  }
   /* GStreamer refuses sizes whose strides or frame size overflow and then
    * leaves @info unset: caps built from it would be garbage. */
   if (!gst_video_info_set_format (info, fmt->gst, raw.size.width,
