@@ -24,6 +24,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   guint64 modifier = 0;
   GError *error = NULL;
 
+  zc_fuzz_init ();
   if (!initialized) {
     gst_init (NULL, NULL);
     initialized = TRUE;

@@ -6,6 +6,31 @@
 #include "zc-fuzz.h"
 #include "zc-h264.h"
 
+/* The low-delay rewrite of an SPS that parsed: either nothing to do, or a
+ * new SPS that parses to the same picture and is low-delay. */
+static void
+check_rewrite (const guint8 *nal, gsize size, const ZcH264Sps *sps)
+{
+  GError *error = NULL;
+  GBytes *rewritten = zc_h264_sps_make_low_delay (nal, size, &error);
+  ZcH264Sps again;
+  gsize new_size;
+  const guint8 *new_nal;
+
+  if (rewritten == NULL) {
+    if (error == NULL)
+      g_assert (zc_h264_sps_is_low_delay (sps));
+    g_clear_error (&error);
+    return;
+  }
+  new_nal = g_bytes_get_data (rewritten, &new_size);
+  g_assert (zc_h264_parse_sps (new_nal, new_size, &again, NULL));
+  g_assert (zc_h264_sps_is_low_delay (&again));
+  g_assert (again.width == sps->width && again.height == sps->height);
+  g_assert (again.profile_idc == sps->profile_idc);
+  g_bytes_unref (rewritten);
+}
+
 static void
 check_sps (const guint8 *nal, gsize size)
 {
@@ -18,7 +43,7 @@ check_sps (const guint8 *nal, gsize size)
     /* "avc1." and three hex bytes, whatever the SPS said. */
     g_assert (strlen (codec) == 11);
     g_free (codec);
-    (void) zc_h264_sps_is_low_delay (&sps);
+    check_rewrite (nal, size, &sps);
   } else {
     g_assert (error != NULL);
     g_clear_error (&error);
@@ -35,6 +60,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   gsize nal_size;
   guint n = 0;
 
+  zc_fuzz_init ();
   if (zc_h264_parse_au (data, size, &info, &error)) {
     g_assert (info.n_nals > 0);
     g_assert (info.keyframe == info.has_idr);

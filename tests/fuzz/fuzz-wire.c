@@ -20,6 +20,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   GError *error = NULL;
   gchar *text;
 
+  zc_fuzz_init ();
   /* The viewer's path: check, then parse what the check let through. */
   if (zc_wire_check_client_message (data, size, &type, &error)) {
     g_assert (error == NULL);
