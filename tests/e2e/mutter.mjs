@@ -1,10 +1,12 @@
 // --mutter owns a Mutter ScreenCast session on the desktop's bus (run under
 // zc-run-session --mutter 640x480): the first monitor streams at its size,
-// a --virtual monitor at the size asked for, and each viewer's first video
-// frame is a keyframe.
+// a --virtual monitor at the size asked for, each viewer's first video
+// frame is a keyframe, and an unknown monitor is a clear error (exit 3).
 // SPDX-License-Identifier: LGPL-2.1-or-later
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { run, startServer, waitStreaming, waitFor, rawWebSocket, check,
-  skip } from './lib.mjs';
+  skip, buildRoot } from './lib.mjs';
 
 async function firstMessages(server) {
   const ws = await rawWebSocket(server.host, server.port, '/ws');
@@ -17,6 +19,12 @@ async function firstMessages(server) {
 
 run('mutter', async () => {
   if (!process.env.WAYLAND_DISPLAY) skip('run me under zc-run-session --mutter WxH');
+  const bad = spawnSync(join(buildRoot(), 'server', 'zerocast'),
+    ['--mutter', '--monitor', 'HDMI-9', '--listen', '127.0.0.1:0'],
+    { encoding: 'utf8', timeout: 60000 });
+  check(bad.status === 3 && /HDMI-9/.test(bad.stderr),
+    `an unknown monitor exits ${bad.status} saying ${JSON.stringify(bad.stderr.trim())}`);
+
   for (const [args, w, h] of [
     [['--mutter'], 640, 480],
     [['--mutter', '--monitor', 'Meta-0'], 640, 480],
