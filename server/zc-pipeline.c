@@ -23,10 +23,11 @@ GST_DEBUG_CATEGORY_STATIC (zc_pipeline_debug);
 #define MAX_PENDING_FRAMES 30
 #define KEYFRAME_REQUEST_INTERVAL_US (250 * 1000)
 
-static const ZcVideoMode auto_modes[]
-    = { ZC_VIDEO_MODE_ZEROCOPY, ZC_VIDEO_MODE_NATIVE, ZC_VIDEO_MODE_SHM };
+static const ZcVideoMode auto_modes[] = { ZC_VIDEO_MODE_ZEROCOPY,
+  ZC_VIDEO_MODE_NATIVE, ZC_VIDEO_MODE_SHM };
 
-struct _ZcPipeline {
+struct _ZcPipeline
+{
   gint ref_count; /* the owner plus each frame in flight */
   ZcPipelineConfig config;
   gchar *encoder_name;
@@ -62,12 +63,15 @@ struct _ZcPipeline {
   guint16 width, height;
   GBytes *last_sps;
   GBytes *low_delay_sps; /* what to send instead of last_sps, or NULL */
+  guint8 wire_codec;     /* ZC_WIRE_CODEC_H264 or _H264_HIGH */
+  guint8 init_codec;     /* the codec of the last StreamInit */
   ZcPipelineStats stats;
   gint64 last_keyframe_request_us;
   gchar *last_failure; /* why the newest attempt failed */
 };
 
-typedef struct {
+typedef struct
+{
   ZcPipeline *self;
   gint generation;
   GBytes *stream_init; /* set when the size changed */
@@ -81,7 +85,8 @@ static void teardown (ZcPipeline *self);
 gboolean
 zc_video_mode_from_string (const gchar *str, ZcVideoMode *mode, GError **error)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *name;
     ZcVideoMode mode;
   } names[] = {
@@ -98,8 +103,7 @@ zc_video_mode_from_string (const gchar *str, ZcVideoMode *mode, GError **error)
     }
   }
   g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
-               "unknown video mode \"%s\": use auto, zerocopy, native or shm",
-               str);
+      "unknown video mode \"%s\": use auto, zerocopy, native or shm", str);
   return FALSE;
 }
 
@@ -141,13 +145,13 @@ pipeline_unref (ZcPipeline *self)
 
 ZcPipeline *
 zc_pipeline_new (const ZcPipelineConfig *config, ZcFanout *fanout,
-                 ZcPipelineFailedFunc failed, gpointer user_data)
+    ZcPipelineFailedFunc failed, gpointer user_data)
 {
   ZcPipeline *self = g_new0 (ZcPipeline, 1);
 
   if (zc_pipeline_debug == NULL)
-    GST_DEBUG_CATEGORY_INIT (zc_pipeline_debug, "zcpipeline", 0,
-                             "zerocast capture/encode pipeline");
+    GST_DEBUG_CATEGORY_INIT (
+        zc_pipeline_debug, "zcpipeline", 0, "zerocast capture/encode pipeline");
 
   self->ref_count = 1;
   self->config = *config;
@@ -158,6 +162,7 @@ zc_pipeline_new (const ZcPipelineConfig *config, ZcFanout *fanout,
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
   g_mutex_init (&self->lock);
+  self->wire_codec = self->init_codec = ZC_WIRE_CODEC_H264;
 
   if (config->mode == ZC_VIDEO_MODE_AUTO) {
     for (guint i = 0; i < G_N_ELEMENTS (auto_modes); i++)
@@ -206,7 +211,7 @@ deliver_in_main (gpointer data)
     self->got_first_frame = TRUE;
     g_clear_handle_id (&self->first_frame_timeout, g_source_remove);
     g_print ("zerocast: streaming with video mode %s and encoder %s\n",
-             current_mode_name (self), self->encoders[self->encoder_idx]);
+        current_mode_name (self), self->encoders[self->encoder_idx]);
   }
   if (item->stream_init)
     zc_fanout_set_stream_init (self->fanout, item->stream_init);
@@ -249,6 +254,9 @@ check_sps (ZcPipeline *self, const guint8 *nal, gsize size)
     GST_WARNING ("cannot parse the encoder's SPS: %s", error->message);
     return NULL;
   }
+  /* The old client tells High profile apart by the codec byte. */
+  self->wire_codec =
+      sps.profile_idc >= 100 ? ZC_WIRE_CODEC_H264_HIGH : ZC_WIRE_CODEC_H264;
   codec = zc_h264_codec_string (&sps);
   GST_INFO ("stream %ux%u codec %s", sps.width, sps.height, codec);
   self->low_delay_sps = zc_h264_sps_make_low_delay (nal, size, &error);
@@ -262,8 +270,8 @@ check_sps (ZcPipeline *self, const guint8 *nal, gsize size)
 
 /* A copy of @au with the SPS at [@offset, @offset + @size) replaced. */
 static GBytes *
-replace_nal (const guint8 *au, gsize au_size, gsize offset, gsize size,
-             GBytes *nal)
+replace_nal (
+    const guint8 *au, gsize au_size, gsize offset, gsize size, GBytes *nal)
 {
   gsize nal_size;
   const guint8 *nal_data = g_bytes_get_data (nal, &nal_size);
@@ -320,18 +328,18 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   /* Encoders shift timestamps (x264enc by 1000 hours, to keep DTS
    * positive) and say so in the segment: convert to running time. */
   pts = gst_segment_to_running_time (gst_sample_get_segment (sample),
-                                     GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
+      GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
   clock = gst_element_get_clock (self->pipeline);
   if (clock && GST_CLOCK_TIME_IS_VALID (pts)
       && GST_CLOCK_TIME_IS_VALID (base_time)) {
     GstClockTime clock_now = gst_clock_get_time (clock);
     GST_LOG ("frame pts %" GST_TIME_FORMAT " base %" GST_TIME_FORMAT
              " clock %" GST_TIME_FORMAT,
-             GST_TIME_ARGS (pts), GST_TIME_ARGS (base_time),
-             GST_TIME_ARGS (clock_now));
+        GST_TIME_ARGS (pts), GST_TIME_ARGS (base_time),
+        GST_TIME_ARGS (clock_now));
     if (clock_now > base_time + pts)
-      capture_mono
-          = now_mono - (gint64)((clock_now - base_time - pts) / GST_USECOND);
+      capture_mono =
+          now_mono - (gint64) ((clock_now - base_time - pts) / GST_USECOND);
   }
   gst_clear_object (&clock);
 
@@ -339,15 +347,18 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   if (au.has_sps) {
     GBytes *sps = check_sps (self, map.data + au.sps_offset, au.sps_size);
     if (sps)
-      rewritten
-          = replace_nal (map.data, map.size, au.sps_offset, au.sps_size, sps);
+      rewritten =
+          replace_nal (map.data, map.size, au.sps_offset, au.sps_size, sps);
   }
   item = g_new0 (FrameItem, 1);
-  if (w > 0 && h > 0 && (w != self->width || h != self->height)) {
+  if (w > 0 && h > 0
+      && (w != self->width || h != self->height
+          || self->wire_codec != self->init_codec)) {
     self->width = w;
     self->height = h;
+    self->init_codec = self->wire_codec;
     item->stream_init = zc_wire_stream_init (
-        ZC_WIRE_CODEC_H264, w, h, MIN (self->config.encoder_settings.fps, 255));
+        self->wire_codec, w, h, MIN (self->config.encoder_settings.fps, 255));
   }
   self->stats.frames_encoded++;
   self->stats.encode_latency_us = now_mono - capture_mono;
@@ -358,7 +369,7 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
 
   /* The pts is the capture time on the server's wall clock, so a viewer
    * that knows the clock offset (ping/pong) gets glass-to-glass latency. */
-  header.codec = ZC_WIRE_CODEC_H264;
+  header.codec = self->wire_codec;
   header.flags = au.keyframe ? ZC_WIRE_FLAG_KEYFRAME : 0;
   header.pts_us = capture_mono + (g_get_real_time () - now_mono);
   if (rewritten) {
@@ -373,8 +384,8 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   gst_buffer_unmap (buffer, &map);
 
   if (g_atomic_int_get (&self->pending) >= MAX_PENDING_FRAMES) {
-    GST_WARNING ("main loop is %d frames behind; dropping a frame",
-                 MAX_PENDING_FRAMES);
+    GST_WARNING (
+        "main loop is %d frames behind; dropping a frame", MAX_PENDING_FRAMES);
     g_clear_pointer (&item->stream_init, g_bytes_unref);
     g_bytes_unref (item->frame);
     g_free (item);
@@ -384,7 +395,7 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   item->self = pipeline_ref (self);
   item->generation = g_atomic_int_get (&self->generation);
   g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
-                              deliver_in_main, item, frame_item_free);
+      deliver_in_main, item, frame_item_free);
   return GST_FLOW_OK;
 }
 
@@ -405,21 +416,19 @@ make_source (ZcPipeline *self, ZcVideoMode mode, GError **error)
     g_object_set (src, "is-live", TRUE, "horizontal-speed", 4, NULL);
     if (c->test_pattern_frames > 0)
       g_object_set (src, "num-buffers", c->test_pattern_frames, NULL);
-    caps = gst_caps_new_simple (
-        "video/x-raw", "format", G_TYPE_STRING, "BGRx", "width", G_TYPE_INT,
-        c->width ? c->width : 1280, "height", G_TYPE_INT,
+    caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "BGRx",
+        "width", G_TYPE_INT, c->width ? c->width : 1280, "height", G_TYPE_INT,
         c->height ? c->height : 720, "framerate", GST_TYPE_FRACTION,
         c->encoder_settings.fps, 1, NULL);
   } else if (mode == ZC_VIDEO_MODE_ZEROCOPY) {
     src = gst_element_factory_make ("pipewirezerocopysrc", NULL);
     if (src == NULL) {
-      g_set_error_literal (
-          error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+      g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
           "element pipewirezerocopysrc is not installed (GST_PLUGIN_PATH?)");
       return NULL;
     }
     g_object_set (src, "pipewire-node-id", c->node_id, "keepalive-time",
-                  c->keepalive_ms, NULL);
+        c->keepalive_ms, NULL);
     if (c->pipewire_fd >= 0)
       g_object_set (src, "pipewire-fd", dup (c->pipewire_fd), NULL);
     caps = self->config.encoder_settings.cuda_input
@@ -430,14 +439,13 @@ make_source (ZcPipeline *self, ZcVideoMode mode, GError **error)
 
     src = gst_element_factory_make ("pipewiresrc", NULL);
     if (src == NULL) {
-      g_set_error_literal (
-          error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+      g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
           "element pipewiresrc is missing: install gstreamer1.0-pipewire");
       return NULL;
     }
     /* pipewiresrc dups the fd it is given. */
     g_object_set (src, "path", path, "keepalive-time", c->keepalive_ms,
-                  "do-timestamp", TRUE, NULL);
+        "do-timestamp", TRUE, NULL);
     if (c->pipewire_fd >= 0)
       g_object_set (src, "fd", c->pipewire_fd, NULL);
     caps = mode == ZC_VIDEO_MODE_NATIVE
@@ -446,7 +454,7 @@ make_source (ZcPipeline *self, ZcVideoMode mode, GError **error)
   }
   if (!c->test_pattern && c->width > 0 && c->height > 0)
     gst_caps_set_simple (caps, "width", G_TYPE_INT, c->width, "height",
-                         G_TYPE_INT, c->height, NULL);
+        G_TYPE_INT, c->height, NULL);
 
   bin = gst_bin_new ("source");
   filter = gst_element_factory_make ("capsfilter", NULL);
@@ -473,7 +481,7 @@ static void
 attempt_failed (ZcPipeline *self, gboolean encoder_at_fault, const gchar *why)
 {
   g_printerr ("zerocast: video mode %s with encoder %s failed: %s\n",
-              current_mode_name (self), self->encoders[self->encoder_idx], why);
+      current_mode_name (self), self->encoders[self->encoder_idx], why);
   g_free (self->last_failure);
   self->last_failure = g_strdup (why);
   if (encoder_at_fault)
@@ -497,9 +505,9 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
     case GST_MESSAGE_ERROR:
       gst_message_parse_error (msg, &error, &debug);
       GST_WARNING ("error from %s: %s (%s)", GST_MESSAGE_SRC_NAME (msg),
-                   error->message, debug ? debug : "");
-      why = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (msg),
-                             error->message);
+          error->message, debug ? debug : "");
+      why = g_strdup_printf (
+          "%s: %s", GST_MESSAGE_SRC_NAME (msg), error->message);
       self->bus_watch = 0;
       attempt_failed (
           self, is_inside (GST_MESSAGE_SRC (msg), self->encoder_bin), why);
@@ -510,8 +518,8 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
       return G_SOURCE_REMOVE;
     case GST_MESSAGE_WARNING:
       gst_message_parse_warning (msg, &error, &debug);
-      GST_WARNING ("warning from %s: %s", GST_MESSAGE_SRC_NAME (msg),
-                   error->message);
+      GST_WARNING (
+          "warning from %s: %s", GST_MESSAGE_SRC_NAME (msg), error->message);
       break;
     default:
       break;
@@ -523,9 +531,9 @@ static gboolean
 on_first_frame_timeout (gpointer user_data)
 {
   ZcPipeline *self = user_data;
-  g_autofree gchar *why
-      = g_strdup_printf ("no frame within %" G_GINT64_FORMAT " ms",
-                         self->config.first_frame_timeout_us / 1000);
+  g_autofree gchar *why =
+      g_strdup_printf ("no frame within %" G_GINT64_FORMAT " ms",
+          self->config.first_frame_timeout_us / 1000);
 
   self->first_frame_timeout = 0;
   attempt_failed (self, FALSE, why);
@@ -590,7 +598,7 @@ build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
    * frame instead of building up latency. */
   queue = gst_element_factory_make ("queue", NULL);
   g_object_set (queue, "max-size-buffers", 2, "max-size-bytes", 0,
-                "max-size-time", (guint64)0, NULL);
+      "max-size-time", (guint64) 0, NULL);
   gst_util_set_object_arg (G_OBJECT (queue), "leaky", "downstream");
   parse = gst_element_factory_make ("h264parse", NULL);
   g_object_set (parse, "config-interval", -1, NULL);
@@ -599,21 +607,20 @@ build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
       "video/x-h264,stream-format=byte-stream,alignment=au");
   g_object_set (filter, "caps", h264_caps, NULL);
   self->appsink = gst_element_factory_make ("appsink", NULL);
-  g_object_set (self->appsink, "sync", FALSE, "max-buffers", 4, "drop", FALSE,
-                NULL);
-  gst_app_sink_set_callbacks (GST_APP_SINK (self->appsink), &callbacks, self,
-                              NULL);
+  g_object_set (
+      self->appsink, "sync", FALSE, "max-buffers", 4, "drop", FALSE, NULL);
+  gst_app_sink_set_callbacks (
+      GST_APP_SINK (self->appsink), &callbacks, self, NULL);
 
   gst_bin_add_many (GST_BIN (self->pipeline), self->source, queue,
-                    self->encoder_bin, parse, filter, self->appsink, NULL);
+      self->encoder_bin, parse, filter, self->appsink, NULL);
   /* Failing to link means the source's memory type does not fit this
    * chain (DMA-BUF into videoconvert): the mode is at fault. */
   *encoder_fault = FALSE;
   if (!gst_element_link_many (self->source, queue, self->encoder_bin, parse,
-                              filter, self->appsink, NULL)) {
+          filter, self->appsink, NULL)) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
-                 "cannot link %s source to %s", zc_video_mode_to_string (mode),
-                 encoder);
+        "cannot link %s source to %s", zc_video_mode_to_string (mode), encoder);
     teardown (self);
     return FALSE;
   }
@@ -621,12 +628,12 @@ build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
   bus = gst_element_get_bus (self->pipeline);
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
   self->got_first_frame = FALSE;
-  self->first_frame_timeout
-      = g_timeout_add (MAX (self->config.first_frame_timeout_us / 1000, 1),
-                       on_first_frame_timeout, self);
+  self->first_frame_timeout =
+      g_timeout_add (MAX (self->config.first_frame_timeout_us / 1000, 1),
+          on_first_frame_timeout, self);
 
   GST_INFO ("starting video mode %s with encoder %s", current_mode_name (self),
-            encoder);
+      encoder);
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING)
       == GST_STATE_CHANGE_FAILURE) {
     /* The element's own error on the bus says why; prefer it. */
@@ -637,11 +644,10 @@ build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
       gst_message_parse_error (msg, &bus_error, NULL);
       *encoder_fault = is_inside (GST_MESSAGE_SRC (msg), self->encoder_bin);
       g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE, "%s: %s",
-                   GST_MESSAGE_SRC_NAME (msg), bus_error->message);
+          GST_MESSAGE_SRC_NAME (msg), bus_error->message);
     } else {
       g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
-                   "%s with %s would not start", current_mode_name (self),
-                   encoder);
+          "%s with %s would not start", current_mode_name (self), encoder);
     }
     return FALSE;
   }
@@ -682,8 +688,8 @@ start_some (ZcPipeline *self, GError **error)
     if (build (self, &encoder_fault, &last))
       return TRUE;
     g_printerr ("zerocast: video mode %s with encoder %s failed: %s\n",
-                current_mode_name (self), self->encoders[self->encoder_idx],
-                last->message);
+        current_mode_name (self), self->encoders[self->encoder_idx],
+        last->message);
     g_free (self->last_failure);
     self->last_failure = g_strdup (last->message);
     if (encoder_fault)
@@ -692,8 +698,7 @@ start_some (ZcPipeline *self, GError **error)
       self->mode_bad[self->mode_idx] = TRUE;
     teardown (self);
   }
-  g_set_error (
-      error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+  g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
       "no video mode and encoder combination works (mode %s, encoder %s)%s%s."
       " Check the source (is the PipeWire node there?) and that an H.264 "
       "encoder is installed (gstreamer1.0-plugins-ugly for x264enc)",
@@ -723,8 +728,7 @@ gboolean
 zc_pipeline_start (ZcPipeline *self, GError **error)
 {
   if (self->n_encoders == 0) {
-    g_set_error (
-        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
         "no H.264 encoder available (asked for %s): install "
         "gstreamer1.0-plugins-ugly (x264enc) or gstreamer1.0-plugins-bad "
         "(openh264enc, nvh264enc, vah264enc, qsvh264enc)",
@@ -744,9 +748,9 @@ zc_pipeline_request_keyframe (ZcPipeline *self)
     return;
   self->last_keyframe_request_us = now;
   GST_DEBUG ("asking the encoder for a keyframe");
-  gst_element_send_event (self->appsink,
-                          gst_video_event_new_upstream_force_key_unit (
-                              GST_CLOCK_TIME_NONE, TRUE, 0));
+  gst_element_send_event (
+      self->appsink, gst_video_event_new_upstream_force_key_unit (
+                         GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 void

@@ -32,6 +32,8 @@ try_send (gpointer sink, GBytes *message)
 
   if (d[0] == ZC_WIRE_STREAM_INIT) {
     f->got_init = TRUE;
+    /* x264enc runs constrained baseline here: plain H.264, not High. */
+    g_assert_cmpuint (d[1], ==, ZC_WIRE_CODEC_H264);
     f->width = d[2] << 8 | d[3];
     f->height = d[4] << 8 | d[5];
     return TRUE;
