@@ -25,6 +25,8 @@ run('slow-viewer', async () => {
     const mm = await metrics(server);
     return mm.zerocast_viewers_closed_slow_total >= 1 ? mm : null;
   }, 90000, 200);
+  check(/closing viewer [^:]+: viewer too slow: fell behind \d+ times/.test(server.output()),
+    'the server logged why it closed the viewer');
   check(m.zerocast_frames_dropped_total > 0,
     `the stalled viewer was dropped to keyframes first (${m.zerocast_frames_dropped_total} frames dropped)`);
   const growth = (peak - rssBefore) / 1048576;
