@@ -289,10 +289,15 @@ wrap_frame (ZcStream * s, struct pw_buffer *b, gsize stride)
      * screencast stalls. Copy this frame instead, and say so. */
     GST_LOG ("%d of %d buffers are downstream: copying this frame",
         g_atomic_int_get (&s->lent_slots), s->n_buffers);
+    gpointer copy = g_memdup2 (slot->data + d->chunk->offset,
+        d->chunk->size);
+
+    /* The memory owns the copy: g_free it with the memory (leaked every
+     * copied frame before; found by the element test under
+     * scripts/test-sanitizers.sh). */
     gst_buffer_append_memory (buf,
-        gst_memory_new_wrapped (0,
-            g_memdup2 (slot->data + d->chunk->offset, d->chunk->size),
-            d->chunk->size, 0, d->chunk->size, NULL, NULL));
+        gst_memory_new_wrapped (0, copy, d->chunk->size, 0, d->chunk->size,
+            copy, g_free));
     zc_stats_add (&s->stats->bytes_copied, (gint64) d->chunk->size);
     pw_stream_queue_buffer (s->stream, b);
   } else {
