@@ -147,7 +147,9 @@ main (int argc, char **argv)
   /* A WebSocket leaves the pool after its handshake, but many handshakes
    * run at once here: lift the per-host limit of 2. */
   session = soup_session_new_with_options ("max-conns", 256,
-      "max-conns-per-host", 256, "timeout", 30, NULL);
+      "max-conns-per-host", 256, "timeout", 30,
+      /* Loopback needs no proxy, and libproxy's C++ aborts under ASan. */
+      "proxy-resolver", NULL, NULL);
   settle.server = server;
   settle.session = session;
 
@@ -202,7 +204,11 @@ main (int argc, char **argv)
       "(baseline %" G_GUINT64_FORMAT ", peak %" G_GUINT64_FORMAT ")\n",
       fds_after, settle.baseline_fds, rss_after, rss_base, rss_peak);
   check (fds_after <= settle.baseline_fds, "no file descriptor leaked");
-  check (rss_after * 2 <= rss_base * 3, "RSS within 1.5x of the baseline");
+  if (g_getenv ("ZC_SANITIZERS"))
+    g_print ("# RSS not compared under AddressSanitizer: its quarantine "
+        "keeps freed memory; LeakSanitizer checks for leaks at exit\n");
+  else
+    check (rss_after * 2 <= rss_base * 3, "RSS within 1.5x of the baseline");
 
   /* Still serving after all that. */
   b.n = 1;
@@ -210,6 +216,7 @@ main (int argc, char **argv)
   batch_run (session, server, &b, FALSE, "a new viewer still gets frames");
   check (zc_test_server_is_running (server, NULL), "zerocast is running");
 
-  zc_test_server_stop (g_steal_pointer (&server));
+  check (zc_test_server_stop (g_steal_pointer (&server)) == 0,
+      "zerocast exits 0 on SIGTERM (under sanitizers: no leak or error)");
   return failed ? 1 : 0;
 }

@@ -235,11 +235,13 @@ has_exited (gpointer data)
   return ((ZcTestServer *) data)->exited;
 }
 
-void
+gint
 zc_test_server_stop (ZcTestServer *self)
 {
+  gint code = -1;
+
   if (self == NULL)
-    return;
+    return -1;
   if (self->proc && !self->exited) {
     g_subprocess_send_signal (self->proc, SIGTERM);
     if (!zc_test_wait (has_exited, self, 10000)) {
@@ -249,6 +251,8 @@ zc_test_server_stop (ZcTestServer *self)
       g_subprocess_wait (self->proc, NULL, NULL);
     }
   }
+  if (self->proc && g_subprocess_get_if_exited (self->proc))
+    code = g_subprocess_get_exit_status (self->proc);
   /* Pending reads hold self: cancel, then let them finish before freeing. */
   g_cancellable_cancel (self->cancel);
   while (g_main_context_iteration (NULL, FALSE));
@@ -259,4 +263,5 @@ zc_test_server_stop (ZcTestServer *self)
   g_free (self->url);
   g_free (self->ws_url);
   g_free (self);
+  return code;
 }

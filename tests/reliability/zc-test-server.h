@@ -35,8 +35,10 @@ gboolean zc_test_server_output_contains (ZcTestServer *self,
 /* FALSE once the process has exited; @status gets its wait status. */
 gboolean zc_test_server_is_running (ZcTestServer *self, gint *status);
 
-/* SIGTERM, then SIGKILL after 10 s; NULL is ok. */
-void zc_test_server_stop (ZcTestServer *self);
+/* SIGTERM, then SIGKILL after 10 s; NULL is ok. Returns the exit code,
+ * or -1 when it died of a signal (or was killed). Under sanitizers a
+ * leak or error report makes the exit code non-zero. */
+gint zc_test_server_stop (ZcTestServer *self);
 
 /* Runs the default main context until @cond returns TRUE or @timeout_ms
  * pass. */
