@@ -7,7 +7,7 @@
 (function () {
   const MSG_VIDEO = 0x01, MSG_CONTROL = 0x20, MSG_INIT = 0x30,
     MSG_ERROR = 0x31, MSG_PING = 0x40, MSG_PONG = 0x41;
-  const FLAG_KEY = 1;
+  const FLAG_KEY = 1, FLAG_REPLAYED = 2;
   const PING_INTERVAL_MS = 1000;
   const MAX_BACKOFF_MS = 10000;
   const LATENCY_SAMPLES = 2000;
@@ -32,7 +32,7 @@
 
   let ws = null, decoder = null, waitKey = true, pingSeq = 0, pingTimer = 0;
   let backoffMs = 500, stats = { frames: 0, bytes: 0, t: performance.now() };
-  let fps = 0, kbps = 0;
+  let fps = 0, kbps = 0, lastReplayedPts = -1;
 
   function nowUs() {
     return Math.round((performance.timeOrigin + performance.now()) * 1000);
@@ -61,7 +61,8 @@
 
   function onFrame(frame) {
     const now = nowUs();
-    const latency = (now + state.clockOffsetUs - frame.timestamp) / 1000;
+    const ts = frame.timestamp;
+    const latency = (now + state.clockOffsetUs - ts) / 1000;
     if (canvas.width !== frame.displayWidth ||
         canvas.height !== frame.displayHeight) {
       canvas.width = frame.displayWidth;
@@ -71,8 +72,9 @@
     frame.close();
     state.framesDecoded++;
     if (state.firstFrameAt === null) state.firstFrameAt = performance.now();
+    if (ts <= lastReplayedPts) return;
     state.latenciesMs.push(latency);
-    state.latenciesSameClockMs.push((now - frame.timestamp) / 1000);
+    state.latenciesSameClockMs.push((now - ts) / 1000);
     if (state.latenciesMs.length > LATENCY_SAMPLES) {
       state.latenciesMs.shift();
       state.latenciesSameClockMs.shift();
@@ -115,6 +117,9 @@
     const pts = Number(view.getBigUint64(3));
     const au = bytes.subarray(15);
     const key = (flags & FLAG_KEY) !== 0;
+    // Replayed catch-up frames are old by design: keep them out of the
+    // latency figures.
+    if (flags & FLAG_REPLAYED) lastReplayedPts = Math.max(lastReplayedPts, pts);
     state.framesReceived++;
     stats.frames++;
     if (key) state.keyframesReceived++;
