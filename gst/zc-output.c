@@ -15,9 +15,7 @@
 #include <gst/cuda/gstcudacontext.h>
 #include <gst/cuda/gstcudautils.h>
 #endif
-#if ZC_HAVE_GST_1_24
-#include <gst/video/video-info-dma.h>
-#endif
+/* On 1.24+ gst/video/video.h brings GstVideoInfoDmaDrm. */
 
 GST_DEBUG_CATEGORY_STATIC (zc_output_debug);
 #define GST_CAT_DEFAULT zc_output_debug
