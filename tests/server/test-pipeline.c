@@ -119,14 +119,17 @@ test_source_ends (void)
   g_assert_nonnull (strstr (f.failure->message, "ended the stream"));
   g_assert_cmpuint (f.width, ==, 320);
   g_assert_cmpuint (f.height, ==, 240);
-  /* The newest frame or two may still be on their way to the main context
-   * when the end of stream tears the pipeline down; they are dropped. */
-  g_assert_cmpuint (f.frames, >=, 43);
-  g_assert_cmpuint (f.frames, <=, 45);
-  /* One every 15 frames: the GOP setting reached the encoder. */
-  g_assert_cmpuint (f.keyframes, ==, 3);
   zc_pipeline_get_stats (pipeline, &stats);
-  g_assert_cmpuint (stats.frames_encoded, ==, 45);
+  /* The queue in front of the encoder is leaky on purpose (encode the
+   * newest frame rather than build latency), so a busy machine may drop a
+   * few of the 45; and the newest frame or two may still be on their way
+   * to the main context when the end of stream tears the pipeline down. */
+  g_assert_cmpuint (stats.frames_encoded, <=, 45);
+  g_assert_cmpuint (stats.frames_encoded, >=, 31);
+  g_assert_cmpuint (f.frames, <=, stats.frames_encoded);
+  g_assert_cmpuint (f.frames + 2, >=, stats.frames_encoded);
+  /* One keyframe every 15 encoded frames: the GOP reached the encoder. */
+  g_assert_cmpuint (f.keyframes, ==, (f.frames + 14) / 15);
   g_assert_cmpuint (stats.restarts, ==, 1);
   g_clear_error (&f.failure);
   g_main_loop_unref (f.loop);
