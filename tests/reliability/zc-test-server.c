@@ -214,6 +214,12 @@ zc_test_server_metric (ZcTestServer *self, SoupSession *session,
   return TRUE;
 }
 
+const gchar *
+zc_test_server_get_output (ZcTestServer *self)
+{
+  return self->log->str;
+}
+
 gboolean
 zc_test_server_output_contains (ZcTestServer *self, const gchar *text)
 {

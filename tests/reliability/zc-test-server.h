@@ -32,6 +32,9 @@ gboolean zc_test_server_metric (ZcTestServer *self, SoupSession *session,
 gboolean zc_test_server_output_contains (ZcTestServer *self,
     const gchar *text);
 
+/* Its output so far. */
+const gchar *zc_test_server_get_output (ZcTestServer *self);
+
 /* FALSE once the process has exited; @status gets its wait status. */
 gboolean zc_test_server_is_running (ZcTestServer *self, gint *status);
 
