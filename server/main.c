@@ -43,6 +43,7 @@ static gchar *opt_listen, *opt_video_mode, *opt_encoder, *opt_token;
 static gchar *opt_tls_cert, *opt_tls_key, *opt_cursor;
 static gint opt_bitrate = 4000, opt_fps = 30, opt_gop = -1;
 static gint opt_first_frame_timeout = 10, opt_keepalive = 100;
+static gint opt_max_viewers = 100;
 
 static gboolean
 parse_headless (
@@ -108,6 +109,8 @@ static const GOptionEntry entries[] = {
       "Resend the last frame of a still screen every MS milliseconds "
       "(default 100; 0 = off)",
       "MS" },
+  { "max-viewers", 0, 0, G_OPTION_ARG_INT, &opt_max_viewers,
+      "Refuse viewers beyond this many (default 100; 0 = no limit)", "N" },
   { NULL }
 };
 
@@ -416,6 +419,7 @@ main (int argc, char **argv)
   http_opts.tls_cert = opt_tls_cert;
   http_opts.tls_key = opt_tls_key;
   http_opts.web_dir = web_dir;
+  http_opts.max_viewers = MAX (opt_max_viewers, 0);
   http = zc_http_new (&http_opts, fanout, &error);
   if (http == NULL) {
     g_printerr ("zerocast: %s\n", error->message);

@@ -4,7 +4,8 @@
 
 #include "zc-wire.h"
 
-struct _ZcViewer {
+struct _ZcViewer
+{
   const ZcViewerSinkFuncs *funcs;
   gpointer sink;
   GQueue queue; /* GBytes not yet taken by the transport */
@@ -15,7 +16,8 @@ struct _ZcViewer {
   gint64 first_overflow_us;
 };
 
-struct _ZcFanout {
+struct _ZcFanout
+{
   ZcFanoutLimits limits;
   ZcKeyframeFunc request_keyframe;
   gpointer user_data;
@@ -24,6 +26,7 @@ struct _ZcFanout {
   GQueue gop; /* frames since the last keyframe */
   gsize gop_bytes;
   gboolean gop_valid; /* starts at a keyframe and fits the limit */
+  gsize total_queued; /* all viewers' queued_bytes */
   ZcFanoutStats stats;
 };
 
@@ -36,13 +39,14 @@ zc_fanout_limits_init_default (ZcFanoutLimits *limits)
   limits->max_queue_bytes = 8 * 1024 * 1024;
   limits->max_queue_frames = 120;
   limits->max_gop_bytes = 16 * 1024 * 1024;
+  limits->max_total_queue_bytes = 64 * 1024 * 1024;
   limits->max_overflows = 3;
   limits->overflow_window_us = 10 * G_USEC_PER_SEC;
 }
 
 ZcFanout *
 zc_fanout_new (const ZcFanoutLimits *limits, ZcKeyframeFunc request_keyframe,
-               gpointer user_data)
+    gpointer user_data)
 {
   ZcFanout *self = g_new0 (ZcFanout, 1);
 
@@ -96,20 +100,38 @@ flush (ZcFanout *self, ZcViewer *viewer)
       return;
     g_queue_pop_head (&viewer->queue);
     viewer->queued_bytes -= size;
+    self->total_queued -= size;
     self->stats.bytes_out += size;
     if (size > 0
-        && *(const guint8 *)g_bytes_get_data (b, NULL) == ZC_WIRE_VIDEO_FRAME)
+        && *(const guint8 *) g_bytes_get_data (b, NULL) == ZC_WIRE_VIDEO_FRAME)
       self->stats.frames_sent++;
     g_bytes_unref (b);
   }
 }
 
 static void
-close_viewer (ZcViewer *viewer, const gchar *reason)
+drop_queue (ZcFanout *self, ZcViewer *viewer)
+{
+  clear_queue (&viewer->queue);
+  self->total_queued -= viewer->queued_bytes;
+  viewer->queued_bytes = 0;
+}
+
+static void
+push (ZcFanout *self, ZcViewer *viewer, GBytes *message)
+{
+  gsize size = g_bytes_get_size (message);
+
+  g_queue_push_tail (&viewer->queue, g_bytes_ref (message));
+  viewer->queued_bytes += size;
+  self->total_queued += size;
+}
+
+static void
+close_viewer (ZcFanout *self, ZcViewer *viewer, const gchar *reason)
 {
   viewer->closed = TRUE;
-  clear_queue (&viewer->queue);
-  viewer->queued_bytes = 0;
+  drop_queue (self, viewer);
   viewer->funcs->close (viewer->sink, reason);
 }
 
@@ -119,7 +141,7 @@ count_frames (GQueue *queue)
   guint n = 0;
 
   for (GList *l = queue->head; l; l = l->next)
-    if (*(const guint8 *)g_bytes_get_data (l->data, NULL)
+    if (*(const guint8 *) g_bytes_get_data (l->data, NULL)
         == ZC_WIRE_VIDEO_FRAME)
       n++;
   return n;
@@ -133,8 +155,7 @@ overflow (ZcFanout *self, ZcViewer *viewer)
   gint64 now = g_get_monotonic_time ();
 
   self->stats.frames_dropped += count_frames (&viewer->queue);
-  clear_queue (&viewer->queue);
-  viewer->queued_bytes = 0;
+  drop_queue (self, viewer);
 
   if (viewer->overflows == 0
       || now - viewer->first_overflow_us > self->limits.overflow_window_us) {
@@ -146,18 +167,16 @@ overflow (ZcFanout *self, ZcViewer *viewer)
         "viewer too slow: fell "
         "behind %u times in %u s; closing (check the viewer's bandwidth)",
         viewer->overflows,
-        (guint)(self->limits.overflow_window_us / G_USEC_PER_SEC));
+        (guint) (self->limits.overflow_window_us / G_USEC_PER_SEC));
     self->stats.viewers_closed_slow++;
-    close_viewer (viewer, reason);
+    close_viewer (self, viewer, reason);
     return;
   }
   viewer->waiting_keyframe = TRUE;
   /* A re-sent StreamInit keeps the viewer's idea of the stream right after
    * it skips frames. */
-  if (self->stream_init) {
-    g_queue_push_tail (&viewer->queue, g_bytes_ref (self->stream_init));
-    viewer->queued_bytes += g_bytes_get_size (self->stream_init);
-  }
+  if (self->stream_init)
+    push (self, viewer, self->stream_init);
   self->request_keyframe (self->user_data);
 }
 
@@ -166,11 +185,13 @@ enqueue (ZcFanout *self, ZcViewer *viewer, GBytes *message)
 {
   if (viewer->closed)
     return;
-  g_queue_push_tail (&viewer->queue, g_bytes_ref (message));
-  viewer->queued_bytes += g_bytes_get_size (message);
+  push (self, viewer, message);
   flush (self, viewer);
+  /* The global budget bounds the server whatever the number of viewers:
+   * past it, whoever is adding to a queue is the one that is behind. */
   if (viewer->queued_bytes > self->limits.max_queue_bytes
-      || g_queue_get_length (&viewer->queue) > self->limits.max_queue_frames)
+      || g_queue_get_length (&viewer->queue) > self->limits.max_queue_frames
+      || self->total_queued > self->limits.max_total_queue_bytes)
     overflow (self, viewer);
 }
 
@@ -238,12 +259,12 @@ zc_fanout_reset (ZcFanout *self)
   /* Frames of the old stream must not be followed by P-frames of the new
    * one: everybody restarts at the new stream's first keyframe. */
   for (guint i = 0; i < self->viewers->len; i++)
-    ((ZcViewer *)self->viewers->pdata[i])->waiting_keyframe = TRUE;
+    ((ZcViewer *) self->viewers->pdata[i])->waiting_keyframe = TRUE;
 }
 
 ZcViewer *
-zc_fanout_add_viewer (ZcFanout *self, const ZcViewerSinkFuncs *funcs,
-                      gpointer sink)
+zc_fanout_add_viewer (
+    ZcFanout *self, const ZcViewerSinkFuncs *funcs, gpointer sink)
 {
   ZcViewer *viewer = g_new0 (ZcViewer, 1);
 
@@ -275,8 +296,10 @@ zc_fanout_add_viewer (ZcFanout *self, const ZcViewerSinkFuncs *funcs,
 void
 zc_fanout_remove_viewer (ZcFanout *self, ZcViewer *viewer)
 {
-  if (g_ptr_array_remove_fast (self->viewers, viewer))
+  if (g_ptr_array_remove_fast (self->viewers, viewer)) {
+    self->total_queued -= viewer->queued_bytes;
     viewer_free (viewer);
+  }
 }
 
 void
@@ -297,8 +320,6 @@ zc_fanout_get_stats (ZcFanout *self, ZcFanoutStats *stats)
 {
   *stats = self->stats;
   stats->viewers = self->viewers->len;
-  stats->queued_bytes = 0;
-  for (guint i = 0; i < self->viewers->len; i++)
-    stats->queued_bytes += ((ZcViewer *)self->viewers->pdata[i])->queued_bytes;
+  stats->queued_bytes = self->total_queued;
   stats->gop_bytes = self->gop_bytes;
 }

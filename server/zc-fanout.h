@@ -17,7 +17,8 @@ G_BEGIN_DECLS
 typedef struct _ZcFanout ZcFanout;
 typedef struct _ZcViewer ZcViewer;
 
-typedef struct {
+typedef struct
+{
   /* Offers @message to the viewer's transport. Returns FALSE, keeping no
    * reference, when the transport cannot take more now; the transport then
    * calls zc_fanout_viewer_writable() once it can. */
@@ -27,15 +28,18 @@ typedef struct {
   void (*close) (gpointer sink, const gchar *reason);
 } ZcViewerSinkFuncs;
 
-typedef struct {
+typedef struct
+{
   gsize max_queue_bytes; /* per viewer, replay included */
   guint max_queue_frames;
-  gsize max_gop_bytes;       /* the replay cache of the last GOP */
-  guint max_overflows;       /* overflows within overflow_window_us ... */
-  gint64 overflow_window_us; /* ... that close the viewer */
+  gsize max_gop_bytes;         /* the replay cache of the last GOP */
+  gsize max_total_queue_bytes; /* all viewers' queues together */
+  guint max_overflows;         /* overflows within overflow_window_us ... */
+  gint64 overflow_window_us;   /* ... that close the viewer */
 } ZcFanoutLimits;
 
-typedef struct {
+typedef struct
+{
   guint viewers;
   guint64 frames_in;
   guint64 frames_sent;
@@ -52,7 +56,7 @@ typedef void (*ZcKeyframeFunc) (gpointer user_data);
 void zc_fanout_limits_init_default (ZcFanoutLimits *limits);
 
 ZcFanout *zc_fanout_new (const ZcFanoutLimits *limits,
-                         ZcKeyframeFunc request_keyframe, gpointer user_data);
+    ZcKeyframeFunc request_keyframe, gpointer user_data);
 void zc_fanout_free (ZcFanout *self);
 
 /* The StreamInit message every viewer gets first, and again when it
@@ -65,8 +69,8 @@ void zc_fanout_push_frame (ZcFanout *self, GBytes *frame, gboolean keyframe);
 /* Forgets the replay cache (the stream restarts, e.g. after a fallback). */
 void zc_fanout_reset (ZcFanout *self);
 
-ZcViewer *zc_fanout_add_viewer (ZcFanout *self, const ZcViewerSinkFuncs *funcs,
-                                gpointer sink);
+ZcViewer *zc_fanout_add_viewer (
+    ZcFanout *self, const ZcViewerSinkFuncs *funcs, gpointer sink);
 void zc_fanout_remove_viewer (ZcFanout *self, ZcViewer *viewer);
 void zc_fanout_viewer_writable (ZcFanout *self, ZcViewer *viewer);
 /* The viewer's decoder failed: send it nothing until the next keyframe. */

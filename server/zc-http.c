@@ -11,7 +11,8 @@
 #include "zc-server-error.h"
 #include "zc-ws-viewer.h"
 
-struct _ZcHttp {
+struct _ZcHttp
+{
   SoupServer *server;
   ZcFanout *fanout;
   ZcPipeline *pipeline;
@@ -19,6 +20,8 @@ struct _ZcHttp {
   gchar *web_dir;
   gchar *url;
   GList *viewers; /* ZcWsViewer */
+  guint n_viewers;
+  guint max_viewers;
 };
 
 gboolean
@@ -31,7 +34,7 @@ zc_http_token_equal (const gchar *given, const gchar *expected)
   /* Every byte of @expected is compared whatever @given holds, so the
    * time taken says nothing about how much of the token was right. */
   for (gsize i = 0; i < n; i++)
-    diff |= (guint8)expected[i] ^ (guint8)(i < given_len ? given[i] : 0);
+    diff |= (guint8) expected[i] ^ (guint8) (i < given_len ? given[i] : 0);
   return diff == 0;
 }
 
@@ -91,8 +94,8 @@ authorized (ZcHttp *self, SoupServerMessage *msg, GHashTable *query)
   if (self->token == NULL)
     return local_request (msg);
   if (query
-      && zc_http_token_equal (g_hash_table_lookup (query, "token"),
-                              self->token))
+      && zc_http_token_equal (
+          g_hash_table_lookup (query, "token"), self->token))
     return TRUE;
   auth = soup_message_headers_get_one (
       soup_server_message_get_request_headers (msg), "Authorization");
@@ -103,26 +106,24 @@ authorized (ZcHttp *self, SoupServerMessage *msg, GHashTable *query)
 static void
 refuse (ZcHttp *self, SoupServerMessage *msg)
 {
-  static const gchar need_token[]
-      = "401 Unauthorized: this zerocast server needs "
-        "its token: add ?token=... to the URL or send Authorization: Bearer "
-        "...\n";
-  static const gchar not_local[]
-      = "403 Forbidden: without --token zerocast serves only pages of its "
-        "own loopback origin (this request came from another site or host "
-        "name); open the viewer at http://127.0.0.1:PORT/ or start zerocast "
-        "with --token\n";
+  static const gchar need_token[] =
+      "401 Unauthorized: this zerocast server needs "
+      "its token: add ?token=... to the URL or send Authorization: Bearer "
+      "...\n";
+  static const gchar not_local[] =
+      "403 Forbidden: without --token zerocast serves only pages of its "
+      "own loopback origin (this request came from another site or host "
+      "name); open the viewer at http://127.0.0.1:PORT/ or start zerocast "
+      "with --token\n";
 
   if (self->token) {
     soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
     soup_server_message_set_response (msg, "text/plain; charset=utf-8",
-                                      SOUP_MEMORY_STATIC, need_token,
-                                      sizeof (need_token) - 1);
+        SOUP_MEMORY_STATIC, need_token, sizeof (need_token) - 1);
   } else {
     soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
     soup_server_message_set_response (msg, "text/plain; charset=utf-8",
-                                      SOUP_MEMORY_STATIC, not_local,
-                                      sizeof (not_local) - 1);
+        SOUP_MEMORY_STATIC, not_local, sizeof (not_local) - 1);
   }
 }
 
@@ -131,7 +132,8 @@ refuse (ZcHttp *self, SoupServerMessage *msg)
 static const gchar *
 content_type_for (const gchar *name)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *suffix, *type;
   } types[] = {
     { ".html", "text/html; charset=utf-8" },
@@ -172,15 +174,15 @@ serve_file (ZcHttp *self, SoupServerMessage *msg, const gchar *path)
     return;
   }
   soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                "Cache-Control", "no-cache");
-  soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE,
-                                    g_steal_pointer (&contents), length);
+      "Cache-Control", "no-cache");
+  soup_server_message_set_response (
+      msg, type, SOUP_MEMORY_TAKE, g_steal_pointer (&contents), length);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
 }
 
 static void
 handle_root (SoupServer *server, SoupServerMessage *msg, const gchar *path,
-             GHashTable *query, gpointer data)
+    GHashTable *query, gpointer data)
 {
   const gchar *method = soup_server_message_get_method (msg);
 
@@ -193,7 +195,7 @@ handle_root (SoupServer *server, SoupServerMessage *msg, const gchar *path,
 
 static void
 handle_metrics (SoupServer *server, SoupServerMessage *msg, const gchar *path,
-                GHashTable *query, gpointer data)
+    GHashTable *query, gpointer data)
 {
   ZcHttp *self = data;
   ZcFanoutStats fstats;
@@ -208,24 +210,35 @@ handle_metrics (SoupServer *server, SoupServerMessage *msg, const gchar *path,
   if (self->pipeline)
     zc_pipeline_get_stats (self->pipeline, &pstats);
   text = zc_metrics_format (&fstats, self->pipeline ? &pstats : NULL);
-  soup_server_message_set_response (msg, "text/plain; version=0.0.4",
-                                    SOUP_MEMORY_TAKE, text, strlen (text));
+  soup_server_message_set_response (
+      msg, "text/plain; version=0.0.4", SOUP_MEMORY_TAKE, text, strlen (text));
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
 }
 
 /* Runs before the WebSocket handshake: a status set here refuses it. */
 static void
 handle_ws_auth (SoupServer *server, SoupServerMessage *msg, const gchar *path,
-                GHashTable *query, gpointer data)
+    GHashTable *query, gpointer data)
 {
   ZcHttp *self = data;
 
   if (!authorized (self, msg, query)) {
     g_printerr ("zerocast: refused a viewer from %s: %s\n",
-                soup_server_message_get_remote_host (msg),
-                self->token ? "wrong or missing token"
-                            : "not from a loopback origin");
+        soup_server_message_get_remote_host (msg),
+        self->token ? "wrong or missing token" : "not from a loopback origin");
     refuse (self, msg);
+    return;
+  }
+  if (self->max_viewers && self->n_viewers >= self->max_viewers) {
+    g_autofree gchar *text = g_strdup_printf (
+        "503 Service Unavailable: zerocast serves at most %u viewers "
+        "(--max-viewers); try again later\n",
+        self->max_viewers);
+    g_printerr ("zerocast: refused a viewer from %s: already %u viewers\n",
+        soup_server_message_get_remote_host (msg), self->n_viewers);
+    soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    soup_server_message_set_response (msg, "text/plain; charset=utf-8",
+        SOUP_MEMORY_COPY, text, strlen (text));
   }
 }
 
@@ -235,20 +248,22 @@ on_viewer_closed (ZcWsViewer *viewer, gpointer data)
   ZcHttp *self = data;
 
   self->viewers = g_list_remove (self->viewers, viewer);
+  self->n_viewers--;
   zc_ws_viewer_free (viewer);
 }
 
 static void
 handle_ws (SoupServer *server, SoupServerMessage *msg, const gchar *path,
-           SoupWebsocketConnection *conn, gpointer data)
+    SoupWebsocketConnection *conn, gpointer data)
 {
   ZcHttp *self = data;
   const gchar *peer = soup_server_message_get_remote_host (msg);
 
   g_print ("zerocast: viewer %s joined\n", peer);
+  self->n_viewers++;
   self->viewers = g_list_prepend (
       self->viewers, zc_ws_viewer_new (conn, self->fanout, &self->pipeline,
-                                       peer, on_viewer_closed, self));
+                         peer, on_viewer_closed, self));
 }
 
 static gchar *
@@ -283,8 +298,7 @@ parse_listen (const gchar *listen, GError **error)
   else
     inet = g_inet_address_new_from_string (host);
   if (inet == NULL) {
-    g_set_error (
-        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
         "bad --listen \"%s\": the host must be an IP address (0.0.0.0 for "
         "every interface) or localhost",
         listen);
@@ -305,10 +319,10 @@ zc_http_new (const ZcHttpOptions *options, ZcFanout *fanout, GError **error)
 
   self->fanout = fanout;
   self->web_dir = g_strdup (options->web_dir);
+  self->max_viewers = options->max_viewers;
   index = g_build_filename (self->web_dir, "index.html", NULL);
   if (!g_file_test (index, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (
-        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_HTTP,
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_HTTP,
         "the viewer is not in %s (no index.html): set ZEROCAST_WEB_DIR to "
         "the web/ directory",
         self->web_dir);
@@ -326,35 +340,35 @@ zc_http_new (const ZcHttpOptions *options, ZcFanout *fanout, GError **error)
     self->token = generate_token ();
 
   if ((options->tls_cert != NULL) != (options->tls_key != NULL)) {
-    g_set_error_literal (
-        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
+    g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
         "--tls-cert and --tls-key go together: give both or neither");
     return NULL;
   }
   if (options->tls_cert) {
-    cert = g_tls_certificate_new_from_files (options->tls_cert,
-                                             options->tls_key, error);
+    cert = g_tls_certificate_new_from_files (
+        options->tls_cert, options->tls_key, error);
     if (cert == NULL) {
-      g_prefix_error (error, "loading the TLS certificate %s and key %s: ",
-                      options->tls_cert, options->tls_key);
+      g_prefix_error (error,
+          "loading the TLS certificate %s and key %s: ", options->tls_cert,
+          options->tls_key);
       return NULL;
     }
   }
 
-  self->server = soup_server_new ("server-header", "zerocast ",
-                                  "tls-certificate", cert, NULL);
+  self->server = soup_server_new (
+      "server-header", "zerocast ", "tls-certificate", cert, NULL);
   /* H.264 does not compress: permessage-deflate would only burn CPU. */
   soup_server_remove_websocket_extension (
       self->server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_handler (self->server, "/", handle_root, self, NULL);
-  soup_server_add_handler (self->server, "/metrics", handle_metrics, self,
-                           NULL);
+  soup_server_add_handler (
+      self->server, "/metrics", handle_metrics, self, NULL);
   soup_server_add_handler (self->server, "/ws", handle_ws_auth, self, NULL);
-  soup_server_add_websocket_handler (self->server, "/ws", NULL, NULL, handle_ws,
-                                     self, NULL);
+  soup_server_add_websocket_handler (
+      self->server, "/ws", NULL, NULL, handle_ws, self, NULL);
 
   if (!soup_server_listen (self->server, G_SOCKET_ADDRESS (address),
-                           cert ? SOUP_SERVER_LISTEN_HTTPS : 0, error)) {
+          cert ? SOUP_SERVER_LISTEN_HTTPS : 0, error)) {
     g_prefix_error (error, "cannot listen on %s: ", options->listen);
     return NULL;
   }
@@ -365,7 +379,7 @@ zc_http_new (const ZcHttpOptions *options, ZcFanout *fanout, GError **error)
     self->url = self->token ? g_strdup_printf ("%s?token=%s", base, self->token)
                             : g_strdup (base);
   }
-  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   return g_steal_pointer (&self);
 }
 

@@ -13,18 +13,20 @@
 
 G_BEGIN_DECLS
 
-typedef struct {
+typedef struct
+{
   const gchar *listen; /* HOST:PORT, HOST an IP address or localhost */
   const gchar *token;  /* NULL: none on loopback, generated off it */
   const gchar *tls_cert, *tls_key; /* PEM files, both or neither */
   const gchar *web_dir;
+  guint max_viewers; /* more are refused with 503; 0 = no limit */
 } ZcHttpOptions;
 
 typedef struct _ZcHttp ZcHttp;
 
 /* Listens at once. @pipeline may be NULL at first (see set_pipeline). */
-ZcHttp *zc_http_new (const ZcHttpOptions *options, ZcFanout *fanout,
-                     GError **error);
+ZcHttp *zc_http_new (
+    const ZcHttpOptions *options, ZcFanout *fanout, GError **error);
 
 void zc_http_set_pipeline (ZcHttp *self, ZcPipeline *pipeline);
 

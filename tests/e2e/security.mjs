@@ -3,7 +3,7 @@
 // that sent it, with a reason, while a real viewer keeps playing.
 // SPDX-License-Identifier: LGPL-2.1-or-later
 import { run, needBrowser, startServer, waitStreaming, launchBrowser, openViewer,
-  waitDecoded, waitFor, rawWebSocket, check } from './lib.mjs';
+  waitDecoded, waitFor, rawWebSocket, metrics, check } from './lib.mjs';
 
 function errorText(ws) {
   const m = ws.messages.find((b) => b[0] === 0x31);
@@ -91,4 +91,20 @@ run('security', async () => {
   const page2 = await openViewer(browser, local.url);
   await waitDecoded(page2, 3);
   check(true, 'the browser viewer of the tokenless loopback server plays');
+  await local.stop();
+
+  // --max-viewers: one more is refused with 503, a freed place is reused.
+  const capped = await startServer(['--test-pattern', '64x64',
+    '--listen', '127.0.0.1:0', '--encoder', 'x264enc', '--max-viewers', '1']);
+  const first = await rawWebSocket('127.0.0.1', capped.port, '/ws');
+  check(first.status === 101, 'the first viewer is in');
+  const second = await rawWebSocket('127.0.0.1', capped.port, '/ws');
+  check(second.status === 503, `the viewer over --max-viewers 1: HTTP ${second.status}`);
+  second.destroy();
+  first.destroy();
+  await waitFor('the place to free up', async () =>
+    (await metrics(capped)).zerocast_viewers === 0, 10000);
+  const third = await rawWebSocket('127.0.0.1', capped.port, '/ws');
+  check(third.status === 101, 'a freed place is taken again');
+  third.destroy();
 });

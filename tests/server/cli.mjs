@@ -45,7 +45,7 @@ run('cli', async () => {
   check(help.code === 0, '--help exits 0');
   for (const opt of ['--node-id', '--mutter', '--monitor', '--virtual',
     '--portal', '--headless', '--listen', '--video-mode', '--encoder',
-    '--bitrate', '--fps', '--gop', '--token', '--tls-cert', '--tls-key',
+    '--bitrate', '--fps', '--gop', '--token', '--tls-cert', '--tls-key', '--max-viewers',
     'ZEROCAST_VIDEO_MODE', 'HELIX_VIDEO_MODE', 'Exit codes']) {
     check(help.out.includes(opt), `--help documents ${opt}`);
   }
