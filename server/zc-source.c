@@ -106,8 +106,9 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
   g_autoptr (ZcSource) self = g_new0 (ZcSource, 1);
 
   self->options = *options;
+  /* The connector string belongs to the caller: keep it only while
+   * recording starts. */
   self->options.monitor = NULL;
-  self->description = NULL;
 
   switch (options->kind) {
     case ZC_SOURCE_NODE:
@@ -122,13 +123,11 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
       self->description = g_strdup_printf ("PipeWire node %u", self->node_id);
       break;
     case ZC_SOURCE_MUTTER:
-      self->options.monitor = NULL;
       self->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
       if (self->bus == NULL) {
         g_prefix_error (error, "--mutter needs the desktop's session bus: ");
         return NULL;
       }
-      /* The connector string is only needed while recording starts. */
       self->options.monitor = options->monitor;
       if (!open_mutter (self, error))
         return NULL;
