@@ -6,7 +6,8 @@
 
 #include "zc-wire.h"
 
-struct _ZcWsViewer {
+struct _ZcWsViewer
+{
   SoupWebsocketConnection *conn;
   GPollableOutputStream *output;
   GSource *writable_source;
@@ -41,18 +42,17 @@ try_send (gpointer sink, GBytes *message)
     return TRUE; /* dropped: the connection is going away */
   if (!g_pollable_output_stream_is_writable (self->output)) {
     if (self->writable_source == NULL) {
-      self->writable_source
-          = g_pollable_output_stream_create_source (self->output, NULL);
+      self->writable_source =
+          g_pollable_output_stream_create_source (self->output, NULL);
       g_source_set_callback (self->writable_source,
-                             (GSourceFunc)(void (*) (void))on_writable, self,
-                             NULL);
+          (GSourceFunc) (void (*) (void)) on_writable, self, NULL);
       g_source_attach (self->writable_source, NULL);
       g_source_unref (self->writable_source);
     }
     return FALSE;
   }
-  soup_websocket_connection_send_message (self->conn,
-                                          SOUP_WEBSOCKET_DATA_BINARY, message);
+  soup_websocket_connection_send_message (
+      self->conn, SOUP_WEBSOCKET_DATA_BINARY, message);
   return TRUE;
 }
 
@@ -79,15 +79,15 @@ zc_ws_viewer_close (ZcWsViewer *self, gushort code, const gchar *reason)
   if (soup_websocket_connection_get_state (self->conn)
       != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  soup_websocket_connection_send_message (self->conn,
-                                          SOUP_WEBSOCKET_DATA_BINARY, error);
+  soup_websocket_connection_send_message (
+      self->conn, SOUP_WEBSOCKET_DATA_BINARY, error);
   /* A close frame's reason must fit 123 bytes; the Error message above
    * carries the whole text. */
   g_strlcpy (short_reason, reason, sizeof (short_reason));
   if (strlen (reason) >= sizeof (short_reason)) {
     gchar *end = short_reason + sizeof (short_reason) - 1;
     /* Cut at a character boundary, never inside one. */
-    while (end > short_reason && ((guint8)*end & 0xc0) == 0x80)
+    while (end > short_reason && ((guint8) *end & 0xc0) == 0x80)
       end--;
     *end = '\0';
   }
@@ -115,8 +115,8 @@ handle_control (ZcWsViewer *self, const guint8 *data, gsize size)
 }
 
 static void
-on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
-            gpointer data)
+on_message (
+    SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer data)
 {
   ZcWsViewer *self = data;
   g_autoptr (GError) error = NULL;
@@ -125,18 +125,17 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
   ZcWireType wire_type;
 
   if (type != SOUP_WEBSOCKET_DATA_BINARY) {
-    g_printerr ("zerocast: closing viewer %s: it sent a text message\n",
-                self->peer);
-    zc_ws_viewer_close (
-        self, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA,
+    g_printerr (
+        "zerocast: closing viewer %s: it sent a text message\n", self->peer);
+    zc_ws_viewer_close (self, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA,
         "text messages are not part of the protocol; send binary messages");
     return;
   }
   if (!zc_wire_check_client_message (bytes, size, &wire_type, &error)) {
-    g_printerr ("zerocast: closing viewer %s: %s\n", self->peer,
-                error->message);
-    zc_ws_viewer_close (self, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR,
-                        error->message);
+    g_printerr (
+        "zerocast: closing viewer %s: %s\n", self->peer, error->message);
+    zc_ws_viewer_close (
+        self, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, error->message);
     return;
   }
 
@@ -150,13 +149,14 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
       zc_wire_parse_ping (bytes, size, &seq, &client_time, NULL);
       if (*self->pipeline)
         zc_pipeline_get_stats (*self->pipeline, &stats);
-      pong = zc_wire_pong (
-          seq, client_time, g_get_real_time (),
-          (guint16)CLAMP (stats.encode_latency_us / 1000, 0, G_MAXUINT16));
+      pong = zc_wire_pong (seq, client_time, g_get_real_time (),
+          (guint16) CLAMP (stats.encode_latency_us / 1000, 0, G_MAXUINT16));
       /* Pongs bypass the frame queue: they measure the network, and they
-       * are small. */
-      soup_websocket_connection_send_message (self->conn,
-                                              SOUP_WEBSOCKET_DATA_BINARY, pong);
+       * are small. A client that pings without reading gets none, so it
+       * cannot grow libsoup's queue with them. */
+      if (g_pollable_output_stream_is_writable (self->output))
+        soup_websocket_connection_send_message (
+            self->conn, SOUP_WEBSOCKET_DATA_BINARY, pong);
       break;
     }
     case ZC_WIRE_CONTROL:
@@ -174,14 +174,14 @@ on_closed (SoupWebsocketConnection *conn, gpointer data)
   ZcWsViewer *self = data;
 
   g_print ("zerocast: viewer %s left (code %u)\n", self->peer,
-           soup_websocket_connection_get_close_code (conn));
+      soup_websocket_connection_get_close_code (conn));
   self->closed (self, self->closed_data);
 }
 
 ZcWsViewer *
 zc_ws_viewer_new (SoupWebsocketConnection *conn, ZcFanout *fanout,
-                  ZcPipeline *const *pipeline, const gchar *peer,
-                  ZcWsViewerClosedFunc closed, gpointer data)
+    ZcPipeline *const *pipeline, const gchar *peer, ZcWsViewerClosedFunc closed,
+    gpointer data)
 {
   ZcWsViewer *self = g_new0 (ZcWsViewer, 1);
   GIOStream *io = soup_websocket_connection_get_io_stream (conn);
@@ -198,13 +198,13 @@ zc_ws_viewer_new (SoupWebsocketConnection *conn, ZcFanout *fanout,
    * anything over ZC_WIRE_MAX_CLIENT_MESSAGE with a reason. libsoup's own
    * limit sits higher because it drops the connection without one; it
    * only stops what would cost memory to even receive. */
-  soup_websocket_connection_set_max_incoming_payload_size (conn,
-                                                           ZC_WIRE_MAX_RECEIVE);
+  soup_websocket_connection_set_max_incoming_payload_size (
+      conn, ZC_WIRE_MAX_RECEIVE);
   soup_websocket_connection_set_keepalive_interval (conn, 15);
-  self->message_id
-      = g_signal_connect (conn, "message", G_CALLBACK (on_message), self);
-  self->closed_id
-      = g_signal_connect (conn, "closed", G_CALLBACK (on_closed), self);
+  self->message_id =
+      g_signal_connect (conn, "message", G_CALLBACK (on_message), self);
+  self->closed_id =
+      g_signal_connect (conn, "closed", G_CALLBACK (on_closed), self);
   self->viewer = zc_fanout_add_viewer (fanout, &sink_funcs, self);
   return self;
 }
