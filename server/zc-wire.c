@@ -230,6 +230,7 @@ zc_wire_parse_control (const guint8 *data, gsize size, GError **error)
   g_autoptr (GError) json_error = NULL;
   JsonNode *root;
   JsonObject *obj;
+  JsonNode *type_node;
   const gchar *type;
 
   if (size < 1 || data[0] != ZC_WIRE_CONTROL) {
@@ -250,8 +251,13 @@ zc_wire_parse_control (const guint8 *data, gsize size, GError **error)
     return NULL;
   }
   obj = json_node_get_object (root);
-  type = json_object_has_member (obj, "type")
-             ? json_object_get_string_member_with_default (obj, "type", NULL)
+  /* Only a string value will do: json-glib's getters complain (a
+   * critical per message) when "type" is an object or an array (found by
+   * tests/fuzz fuzz-wire). */
+  type_node = json_object_get_member (obj, "type");
+  type = type_node && JSON_NODE_HOLDS_VALUE (type_node) &&
+                 json_node_get_value_type (type_node) == G_TYPE_STRING
+             ? json_node_get_string (type_node)
              : NULL;
   if (type == NULL) {
     g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
