@@ -24,7 +24,9 @@ ninja -C "$build"
 export GST_REGISTRY_FORK=no
 # fast_unwind_on_malloc=0 gives whole stacks through GLib's callbacks, which
 # the suppressions match on; halt on the first UBSan report so it fails.
-export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:detect_odr_violation=0
+# A small quarantine keeps RSS-bound tests (slow viewer, churn) meaningful:
+# freed memory is reused soon instead of held back by the 256 MB default.
+export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:detect_odr_violation=0:quarantine_size_mb=16
 export LSAN_OPTIONS=suppressions=$root/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # GLib's slice allocator and gc-unfriendly memory hide leaks from LSan.
@@ -35,7 +37,22 @@ export ZC_SANITIZERS=1
 start=$(date +%s)
 status=0
 # Sanitized processes run 2-3x slower: give every test 3x its timeout.
-meson test -C "$build" --print-errorlogs --num-processes 2 \
-  --timeout-multiplier 3 "$@" || status=$?
+run_tests() {
+  meson test -C "$build" --print-errorlogs --num-processes 2 \
+    --timeout-multiplier 3 "$@" || status=$?
+}
+if [ $# -gt 0 ]; then
+  run_tests "$@"
+else
+  # server-cli starts zerocast with a TLS certificate; once GnuTLS's GIO
+  # module is loaded, GCC 12's LeakSanitizer crashes in its own tracer
+  # ("Tracer caught signal 11") while scanning thread-local storage, and
+  # use_tls=0 instead reports GLib's per-thread buffers as leaks. That
+  # one test runs with ASan and UBSan but without LeakSanitizer.
+  mapfile -t tests < <(meson test -C "$build" --list 2>/dev/null |
+    sed -n 's|^[^ ]* / ||p' | grep -vx server-cli)
+  run_tests "${tests[@]}"
+  ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 run_tests server-cli
+fi
 echo "sanitizer suite: $(( $(date +%s) - start )) s, exit $status"
 exit $status
