@@ -299,6 +299,7 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
   GST_OBJECT_UNLOCK (self);
   config.formats = formats;
   config.modifiers = self->output.modifiers;
+  zc_format_preference_from_caps (self->output.peer_caps, &config.preference);
   config.stats = &self->stats;
 
   g_mutex_lock (&self->lock);

@@ -6,6 +6,8 @@
 #include <spa/debug/types.h>
 #include <spa/param/video/type-info.h>
 
+#include <string.h>
+
 static const ZcFormat formats[] = {
   {.gst = GST_VIDEO_FORMAT_BGRx, .spa = SPA_VIDEO_FORMAT_BGRx,
       .drm = ZC_DRM_FORMAT_XRGB8888, .has_alpha = FALSE},
@@ -96,21 +98,66 @@ push_common_props (struct spa_pod_builder *b)
       SPA_FORMAT_mediaSubtype, SPA_POD_Id (SPA_MEDIA_SUBTYPE_raw), 0);
 }
 
-static void
-push_size_and_rate (struct spa_pod_builder *b)
+void
+zc_format_preference_from_caps (const GstCaps * caps,
+    ZcFormatPreference * pref)
 {
+  GstStructure *s;
+  gint w = 1920, h = 1080, n = 30, d = 1;
+
+  memset (pref, 0, sizeof (*pref));
+  if (caps == NULL || gst_caps_is_any (caps) || gst_caps_is_empty (caps))
+    return;
+  s = gst_structure_copy (gst_caps_get_structure (caps, 0));
+  pref->size_fixed = gst_structure_has_field_typed (s, "width", G_TYPE_INT)
+      && gst_structure_has_field_typed (s, "height", G_TYPE_INT);
+  /* Fixating a field that is fixed already leaves it; reading then gives
+   * downstream's value, or our default when the field is absent. */
+  if (gst_structure_has_field (s, "width"))
+    gst_structure_fixate_field_nearest_int (s, "width", w);
+  if (gst_structure_has_field (s, "height"))
+    gst_structure_fixate_field_nearest_int (s, "height", h);
+  if (gst_structure_has_field (s, "framerate"))
+    gst_structure_fixate_field_nearest_fraction (s, "framerate", n, d);
+  gst_structure_get_int (s, "width", &w);
+  gst_structure_get_int (s, "height", &h);
+  if (!gst_structure_get_fraction (s, "framerate", &n, &d))
+    n = 30, d = 1;
+  gst_structure_free (s);
+  pref->width = (guint) CLAMP (w, 1, 16384);
+  pref->height = (guint) CLAMP (h, 1, 16384);
+  if (n > 0 && d > 0 && n / d <= 240) {
+    pref->fps_n = (guint) n;
+    pref->fps_d = (guint) d;
+  }
+}
+
+static void
+push_size_and_rate (struct spa_pod_builder *b, const ZcFormatPreference * pref)
+{
+  guint w = pref && pref->width ? pref->width : 1920;
+  guint h = pref && pref->height ? pref->height : 1080;
+  guint n = pref && pref->fps_d ? pref->fps_n : 30;
+  guint d = pref && pref->fps_d ? pref->fps_d : 1;
+
+  if (pref && pref->size_fixed)
+    spa_pod_builder_add (b,
+        SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle (&SPA_RECTANGLE (w, h)), 0);
+  else
+    spa_pod_builder_add (b,
+        SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle (
+            &SPA_RECTANGLE (w, h), &SPA_RECTANGLE (1, 1),
+            &SPA_RECTANGLE (16384, 16384)), 0);
   spa_pod_builder_add (b,
-      SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle (
-          &SPA_RECTANGLE (320, 240), &SPA_RECTANGLE (1, 1),
-          &SPA_RECTANGLE (16384, 16384)),
       SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction (
-          &SPA_FRACTION (30, 1), &SPA_FRACTION (0, 1),
+          &SPA_FRACTION (n, d), &SPA_FRACTION (0, 1),
           &SPA_FRACTION (240, 1)), 0);
 }
 
 struct spa_pod *
 zc_format_build_enum (struct spa_pod_builder *b,
-    const enum spa_video_format *fmts, guint n_formats)
+    const enum spa_video_format *fmts, guint n_formats,
+    const ZcFormatPreference * pref)
 {
   struct spa_pod_frame f[2];
 
@@ -130,14 +177,14 @@ zc_format_build_enum (struct spa_pod_builder *b,
       spa_pod_builder_id (b, fmts[i]);
     spa_pod_builder_pop (b, &f[1]);
   }
-  push_size_and_rate (b);
+  push_size_and_rate (b, pref);
   return spa_pod_builder_pop (b, &f[0]);
 }
 
 struct spa_pod *
 zc_format_build_enum_modifiers (struct spa_pod_builder *b,
     enum spa_video_format format, const guint64 * modifiers,
-    guint n_modifiers)
+    guint n_modifiers, const ZcFormatPreference * pref)
 {
   struct spa_pod_frame f[2];
 
@@ -154,7 +201,7 @@ zc_format_build_enum_modifiers (struct spa_pod_builder *b,
   for (guint i = 0; i < n_modifiers; i++)
     spa_pod_builder_long (b, (int64_t) modifiers[i]);
   spa_pod_builder_pop (b, &f[1]);
-  push_size_and_rate (b);
+  push_size_and_rate (b, pref);
   return spa_pod_builder_pop (b, &f[0]);
 }
 

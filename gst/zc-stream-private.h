@@ -67,6 +67,7 @@ struct _ZcStream
   guint32 data_types;
   ZcModifiers *modifiers;       /* loop lock; DMA-BUF offers left */
   enum spa_video_format formats[16];
+  ZcFormatPreference preference;
   guint n_formats;
   GstAllocator *dmabuf_allocator;
   gint n_buffers;               /* PipeWire thread only */

@@ -404,11 +404,12 @@ build_enum_formats (ZcStream * s, struct spa_pod_builder *b,
 
       if (n_mods > 0)
         params[n++] = zc_format_build_enum_modifiers (b, fmt->spa, mods,
-            n_mods);
+            n_mods, &s->preference);
     }
   }
   if (s->data_types & ((1u << SPA_DATA_MemFd) | (1u << SPA_DATA_MemPtr)))
-    params[n++] = zc_format_build_enum (b, s->formats, s->n_formats);
+    params[n++] = zc_format_build_enum (b, s->formats, s->n_formats,
+        &s->preference);
   return n;
 }
 
@@ -481,6 +482,7 @@ zc_stream_new (const ZcStreamConfig * config,
   s->stats = config->stats;
   s->node_id = config->node_id;
   s->data_types = config->data_types;
+  s->preference = config->preference;
   s->n_formats = MIN (config->n_formats, G_N_ELEMENTS (s->formats));
   memcpy (s->formats, config->formats, s->n_formats * sizeof (s->formats[0]));
   if (config->modifiers && !zc_modifiers_is_empty (config->modifiers))

@@ -61,6 +61,7 @@ typedef struct
   /* DMA-BUF formats and modifiers to offer first (from EGL); NULL or empty
    * offers none. Copied. */
   const ZcModifiers *modifiers;
+  ZcFormatPreference preference;        /* size/rate when the producer asks */
   ZcStats *stats;
 } ZcStreamConfig;
 

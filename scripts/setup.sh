@@ -11,8 +11,8 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-pipewire
   pipewire pipewire-bin wireplumber libpipewire-0.3-dev libspa-0.2-dev
-  libsoup-3.0-dev glib-networking libegl-dev libgles-dev libdrm-dev dbus
-  mutter libwayland-dev wayland-protocols chromium python3 procps
+  libsoup-3.0-dev libjson-glib-dev glib-networking libegl-dev libgles-dev libdrm-dev dbus
+  mutter libwayland-dev wayland-protocols chromium python3 procps clang-format
 )
 
 missing=()

@@ -70,8 +70,8 @@ main (int argc, char **argv)
           30, 0, FALSE));
   SEED ("xrgb-zero-size", raw_format (&b, SPA_VIDEO_FORMAT_xRGB, 0, 0, 30,
           0, FALSE));
-  SEED ("enum-system", zc_format_build_enum (&b, fmts, G_N_ELEMENTS (fmts)));
+  SEED ("enum-system", zc_format_build_enum (&b, fmts, G_N_ELEMENTS (fmts), NULL));
   SEED ("enum-modifiers", zc_format_build_enum_modifiers (&b,
-          SPA_VIDEO_FORMAT_BGRx, mods, G_N_ELEMENTS (mods)));
+          SPA_VIDEO_FORMAT_BGRx, mods, G_N_ELEMENTS (mods), NULL));
   return ok ? 0 : 1;
 }

@@ -127,7 +127,7 @@ test_enum_and_parse (void)
   enum spa_video_format fmts[] = { SPA_VIDEO_FORMAT_RGBx,
     SPA_VIDEO_FORMAT_BGRA
   };
-  struct spa_pod *pod = zc_format_build_enum (&b, fmts, 2);
+  struct spa_pod *pod = zc_format_build_enum (&b, fmts, 2, NULL);
   const struct spa_pod_prop *prop;
   uint32_t n_values, choice;
   const uint32_t *values;
@@ -172,7 +172,7 @@ test_enum_modifiers (void)
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
   guint64 mods[] = { ZC_DRM_FORMAT_MOD_LINEAR, 0x0300000000606014ULL };
   struct spa_pod *pod = zc_format_build_enum_modifiers (&b,
-      SPA_VIDEO_FORMAT_BGRx, mods, 2);
+      SPA_VIDEO_FORMAT_BGRx, mods, 2, NULL);
   const struct spa_pod_prop *prop =
       spa_pod_find_prop (pod, NULL, SPA_FORMAT_VIDEO_modifier);
   uint32_t n_values, choice;
@@ -188,6 +188,69 @@ test_enum_modifiers (void)
   g_assert_cmpuint ((guint64) values[2], ==, mods[1]);
 }
 
+/* Downstream's size becomes the default a producer that lets the consumer
+ * choose (Mutter's RecordVirtual) will pick. */
+static void
+test_preference (void)
+{
+  guint8 buffer[1024];
+  struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
+  enum spa_video_format fmts[] = { SPA_VIDEO_FORMAT_BGRx };
+  GstCaps *caps = gst_caps_from_string
+      ("video/x-raw,width=1280,height=[100,800],framerate=60/1");
+  ZcFormatPreference pref;
+  const struct spa_pod_prop *prop;
+  const struct spa_rectangle *size;
+  const struct spa_fraction *rate;
+  uint32_t n, choice;
+  struct spa_pod *pod;
+
+  zc_format_preference_from_caps (caps, &pref);
+  gst_caps_unref (caps);
+  g_assert_cmpuint (pref.width, ==, 1280);
+  g_assert_cmpuint (pref.height, ==, 800);    /* nearest to 1080 in range */
+  g_assert_cmpuint (pref.fps_n, ==, 60);
+  g_assert_false (pref.size_fixed);     /* height is a range */
+  pod = zc_format_build_enum (&b, fmts, 1, &pref);
+  prop = spa_pod_find_prop (pod, NULL, SPA_FORMAT_VIDEO_size);
+  size = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n, &choice));
+  g_assert_cmpuint (choice, ==, SPA_CHOICE_Range);
+  g_assert_cmpuint (size[0].width, ==, 1280);
+  g_assert_cmpuint (size[0].height, ==, 800);
+  prop = spa_pod_find_prop (pod, NULL, SPA_FORMAT_VIDEO_framerate);
+  rate = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n, &choice));
+  g_assert_cmpuint (rate[0].num, ==, 60);
+
+  /* A size downstream fixes is the only one offered. */
+  caps = gst_caps_from_string ("video/x-raw,width=800,height=600");
+  zc_format_preference_from_caps (caps, &pref);
+  gst_caps_unref (caps);
+  g_assert_true (pref.size_fixed);
+  b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
+  pod = zc_format_build_enum (&b, fmts, 1, &pref);
+  prop = spa_pod_find_prop (pod, NULL, SPA_FORMAT_VIDEO_size);
+  size = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n, &choice));
+  g_assert_cmpuint (choice, ==, SPA_CHOICE_None);
+  g_assert_cmpuint (size[0].width, ==, 800);
+  g_assert_cmpuint (size[0].height, ==, 600);
+
+  /* Caps that name no size: the defaults. */
+  caps = gst_caps_from_string ("video/x-raw,format=BGRx");
+  zc_format_preference_from_caps (caps, &pref);
+  gst_caps_unref (caps);
+  g_assert_cmpuint (pref.width, ==, 1920);
+  g_assert_cmpuint (pref.fps_n, ==, 30);
+
+  /* ANY caps: no preference, 1920x1080 at 30/1. */
+  zc_format_preference_from_caps (NULL, &pref);
+  b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
+  pod = zc_format_build_enum (&b, fmts, 1, &pref);
+  prop = spa_pod_find_prop (pod, NULL, SPA_FORMAT_VIDEO_size);
+  size = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n, &choice));
+  g_assert_cmpuint (size[0].width, ==, 1920);
+  g_assert_cmpuint (size[0].height, ==, 1080);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -198,5 +261,6 @@ main (int argc, char **argv)
   g_test_add_func ("/format/filter-caps", test_filter_caps);
   g_test_add_func ("/format/enum-and-parse", test_enum_and_parse);
   g_test_add_func ("/format/enum-modifiers", test_enum_modifiers);
+  g_test_add_func ("/format/preference", test_preference);
   return g_test_run ();
 }
