@@ -18,7 +18,8 @@ if [ "$cmd" = stage ]; then
   mkdir -p "$stage/bin" "$stage/debs"
   cp build/gst/libgstpipewirezerocopy.so build/tests/tools/zc-run-session \
     build/tests/producer/zc-test-producer build/tests/element/test-element-gpu \
-    build/bench/element/zc-bench-consumer "$stage/bin/"
+    build/bench/element/zc-bench-consumer build/tests/gpu/test-gpu-memfd \
+    build/tests/gpu/test-gpu-egl build/tests/gpu/test-gpu-loaders "$stage/bin/"
   scripts/gpu/fetch-debs.sh "$stage/debs" >/dev/null
   # PipeWire, WirePlumber and a session bus for the private session; the
   # GStreamer app library for appsink.
@@ -82,6 +83,13 @@ GST_DEBUG='*:2,pipewirezerocopysrc:5,zccudaoutput:5,zccuda*:4' timeout 150 \
   zc-run-session --timeout 120 -- test-element-gpu > "$out/test-element-gpu.log" 2>&1
 rc=$?
 echo "test-element-gpu: exit $rc" | tee "$out/summary.txt"
+# The GPU library's own tests, on the same libraries.
+for t in test-gpu-loaders test-gpu-memfd test-gpu-egl; do
+  timeout 120 "$stage/bin/$t" > "$out/$t.log" 2>&1
+  r=$?
+  echo "$t: exit $r" | tee -a "$out/summary.txt"
+  [ $r -eq 0 ] || rc=$r
+done
 grep -E "^ok|SKIP|ERROR|assert" "$out/test-element-gpu.log" | head -20
 
 # Frames per second and CPU per frame, system vs cuda, same producer.

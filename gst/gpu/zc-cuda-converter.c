@@ -27,6 +27,7 @@ struct _ZcCudaConverter {
   GstCaps *caps;
   GstBufferPool *pool;
   CUstream stream;
+  CUevent done;                 /* blocking-sync: waiting sleeps, not spins */
 
   gboolean to_nv12;
   /* Byte positions of R, G, B and A/x in a pixel of the input format (and
@@ -242,6 +243,10 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
    * stream other elements of the pipeline use. */
   if (!ZC_CUDA_CHECK (
           zc_cuda.StreamCreate (&conv->stream, CU_STREAM_NON_BLOCKING), error)
+      /* The streaming thread waits for every frame: with the default
+       * scheduling it would spin a core for the length of the copy. */
+      || !ZC_CUDA_CHECK (zc_cuda.EventCreate (&conv->done,
+              CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING), error)
       || !load_kernel (conv, error)) {
     gst_cuda_context_pop (NULL);
     goto failed;
@@ -482,7 +487,7 @@ zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
   GstFlowReturn ret;
   ZcFrameSource fs;
   CUdeviceptr dst;
-  gboolean ok;
+  gboolean ok, synced;
 
   g_return_val_if_fail (conv != NULL, GST_FLOW_ERROR);
   g_return_val_if_fail (src != NULL, GST_FLOW_ERROR);
@@ -532,9 +537,12 @@ zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
                      GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 0), error);
   /* Wait even after a failed launch: the source buffer goes back to the
    * compositor when we return, and no GPU read of it may still be queued. */
-  ok = ZC_CUDA_CHECK (zc_cuda.StreamSynchronize (conv->stream),
-                      ok ? error : NULL)
-       && ok;
+  synced = ZC_CUDA_CHECK (zc_cuda.EventRecord (conv->done, conv->stream),
+          NULL) && ZC_CUDA_CHECK (zc_cuda.EventSynchronize (conv->done), NULL);
+  if (!synced)
+    synced = ZC_CUDA_CHECK (zc_cuda.StreamSynchronize (conv->stream),
+        ok ? error : NULL);
+  ok = synced && ok;
   gst_cuda_context_pop (NULL);
   gst_memory_unmap (mem, &map);
   if (!ok)
@@ -558,8 +566,10 @@ zc_cuda_converter_free (ZcCudaConverter *conv)
     gst_buffer_pool_set_active (conv->pool, FALSE);
     gst_object_unref (conv->pool);
   }
-  if ((conv->stream != NULL || conv->module != NULL)
+  if ((conv->stream != NULL || conv->module != NULL || conv->done != NULL)
       && gst_cuda_context_push (conv->ctx)) {
+    if (conv->done != NULL)
+      ZC_CUDA_CHECK (zc_cuda.EventDestroy (conv->done), NULL);
     if (conv->stream != NULL)
       ZC_CUDA_CHECK (zc_cuda.StreamDestroy (conv->stream), NULL);
     if (conv->module != NULL)

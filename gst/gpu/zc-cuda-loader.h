@@ -50,6 +50,10 @@ typedef struct {
   CUresult (CUDAAPI *StreamCreate) (CUstream *stream, unsigned int flags);
   CUresult (CUDAAPI *StreamDestroy) (CUstream stream);
   CUresult (CUDAAPI *StreamSynchronize) (CUstream stream);
+  CUresult (CUDAAPI *EventCreate) (CUevent *event, unsigned int flags);
+  CUresult (CUDAAPI *EventRecord) (CUevent event, CUstream stream);
+  CUresult (CUDAAPI *EventSynchronize) (CUevent event);
+  CUresult (CUDAAPI *EventDestroy) (CUevent event);
   CUresult (CUDAAPI *GraphicsEGLRegisterImage) (CUgraphicsResource *res,
                                                 EGLImageKHR image,
                                                 unsigned int flags);
