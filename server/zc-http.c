@@ -180,6 +180,22 @@ serve_file (ZcHttp *self, SoupServerMessage *msg, const gchar *path)
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
 }
 
+/* libsoup 3.2's server never closes a kept-alive connection that its
+ * client closes while idle: the socket stays in CLOSE_WAIT and holds an
+ * fd for good (found by scripts/soak.sh: one fd per /metrics scrape or
+ * page load). Plain HTTP responses close their connection instead;
+ * WebSocket upgrades are left alone. */
+static void
+handle_early (SoupServer *server, SoupServerMessage *msg, const gchar *path,
+    GHashTable *query, gpointer data)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+
+  if (!soup_message_headers_header_contains (request, "Upgrade", "websocket"))
+    soup_message_headers_replace (
+        soup_server_message_get_response_headers (msg), "Connection", "close");
+}
+
 static void
 handle_root (SoupServer *server, SoupServerMessage *msg, const gchar *path,
     GHashTable *query, gpointer data)
@@ -360,6 +376,11 @@ zc_http_new (const ZcHttpOptions *options, ZcFanout *fanout, GError **error)
   /* H.264 does not compress: permessage-deflate would only burn CPU. */
   soup_server_remove_websocket_extension (
       self->server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  /* Early handlers live with the handler of the same path: one each. */
+  soup_server_add_early_handler (self->server, "/", handle_early, NULL, NULL);
+  soup_server_add_early_handler (
+      self->server, "/metrics", handle_early, NULL, NULL);
+  soup_server_add_early_handler (self->server, "/ws", handle_early, NULL, NULL);
   soup_server_add_handler (self->server, "/", handle_root, self, NULL);
   soup_server_add_handler (
       self->server, "/metrics", handle_metrics, self, NULL);
