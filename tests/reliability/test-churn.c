@@ -1,7 +1,7 @@
 /* Churn: 200 viewers connect and disconnect 20 at a time, then 50 watch at
  * once; afterwards zerocast's open file descriptors are back at their
  * baseline and its resident memory within 1.5x of it, and it still
- * streams. Loopback only, a small test pattern so two cores suffice.
+ * streams. 50 one-request HTTP clients check the same for plain HTTP. Loopback only, a small test pattern so two cores suffice.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 
@@ -193,6 +193,21 @@ main (int argc, char **argv)
   zc_test_wait (batch_closed, &b, 10000);
   for (guint i = 0; i < b.n; i++)
     g_clear_pointer (&b.viewers[i], zc_test_viewer_free);
+
+  /* Plain HTTP clients come and go too (a page load, a metrics scraper):
+   * each request on a connection of its own that the client then closes.
+   * Each of these once left a socket in CLOSE_WAIT (libsoup 3.2). */
+  for (guint i = 0; i < 50; i++) {
+    g_autoptr (SoupSession) once = soup_session_new_with_options (
+        "proxy-resolver", NULL, "timeout", 10, NULL);
+
+    if (!zc_test_server_metric (server, once, "zerocast_viewers", &metric,
+            &error)) {
+      check (FALSE, error->message);
+      g_clear_error (&error);
+      break;
+    }
+  }
 
   /* The server learns of dropped sockets asynchronously: wait for it,
    * with a deadline, instead of sampling at once. */
