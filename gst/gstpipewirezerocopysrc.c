@@ -190,8 +190,11 @@ on_frame (gpointer user_data, GstBuffer * frame, guint format_seq)
   older = self->pending;
   self->pending = frame;
   self->pending_seq = format_seq;
-  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+  /* Signalled after unlocking, so the woken streaming thread does not
+   * block at once on the mutex this thread still holds (it re-checks
+   * under the lock anyway). */
+  g_cond_signal (&self->cond);
 
   if (older) {
     /* Downstream was slower than the producer: only the newest counts. */

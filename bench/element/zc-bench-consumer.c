@@ -18,11 +18,13 @@ count_frame (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 }
 
 static gdouble
-cpu_seconds (void)
+cpu_seconds (glong * switches)
 {
   struct rusage ru;
 
   getrusage (RUSAGE_SELF, &ru);
+  if (switches)
+    *switches = ru.ru_nvcsw + ru.ru_nivcsw;
   return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
       + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
@@ -64,6 +66,7 @@ main (int argc, char **argv)
   GstMessage *msg;
   gint64 f0, f1;
   gdouble c0, c1, t0, t1;
+  glong sw0 = 0, sw1 = 0;
   guint64 b0, b1;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -102,7 +105,7 @@ main (int argc, char **argv)
   if (msg)
     goto error;
   f0 = g_atomic_pointer_get (&frames);
-  c0 = cpu_seconds ();
+  c0 = cpu_seconds (&sw0);
   t0 = g_get_monotonic_time () / 1e6;
   b0 = bytes_copied (src);
   msg = gst_bus_timed_pop_filtered (bus, seconds * GST_SECOND,
@@ -110,7 +113,7 @@ main (int argc, char **argv)
   if (msg)
     goto error;
   f1 = g_atomic_pointer_get (&frames);
-  c1 = cpu_seconds ();
+  c1 = cpu_seconds (&sw1);
   t1 = g_get_monotonic_time () / 1e6;
   b1 = bytes_copied (src);
   gst_element_set_state (pipe, GST_STATE_NULL);
@@ -121,9 +124,11 @@ main (int argc, char **argv)
   }
   g_print ("{\"element\": \"%s\", \"mode\": \"%s\", \"frames\": %" G_GINT64_FORMAT
       ", \"fps\": %.1f, \"cpu_us_per_frame\": %.1f, "
+      "\"context_switches_per_frame\": %.2f, "
       "\"bytes_copied_per_frame\": %s}\n", element, mode ? mode : "system",
       f1 - f0,
       (f1 - f0) / (t1 - t0), (c1 - c0) * 1e6 / (f1 - f0),
+      (gdouble) (sw1 - sw0) / (f1 - f0),
       g_object_class_find_property (G_OBJECT_GET_CLASS (src),
           "bytes-copied") ? g_strdup_printf ("%.0f",
           (gdouble) (b1 - b0) / (f1 - f0)) : "null");
