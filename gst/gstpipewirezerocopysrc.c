@@ -64,20 +64,21 @@ enum
 
 #define ZC_RAW_FORMATS "{ BGRx, BGRA, RGBx, RGBA, xRGB, ARGB }"
 
-#define ZC_CUDA_CAPS GST_VIDEO_CAPS_MAKE_WITH_FEATURES ("memory:CUDAMemory", \
-    "{ NV12, BGRx, BGRA, RGBx, RGBA, xRGB, ARGB }")
+#define ZC_CUDA_CAPS                                                           \
+  GST_VIDEO_CAPS_MAKE_WITH_FEATURES (                                          \
+      "memory:CUDAMemory", "{ NV12, BGRx, BGRA, RGBx, RGBA, xRGB, ARGB }")
 #if ZC_HAVE_GST_1_24
-#define ZC_DMABUF_CAPS GST_VIDEO_CAPS_MAKE_WITH_FEATURES ("memory:DMABuf", \
-    "DMA_DRM")
+#define ZC_DMABUF_CAPS                                                         \
+  GST_VIDEO_CAPS_MAKE_WITH_FEATURES ("memory:DMABuf", "DMA_DRM")
 #else
-#define ZC_DMABUF_CAPS GST_VIDEO_CAPS_MAKE_WITH_FEATURES ("memory:DMABuf", \
-    ZC_RAW_FORMATS)
+#define ZC_DMABUF_CAPS                                                         \
+  GST_VIDEO_CAPS_MAKE_WITH_FEATURES ("memory:DMABuf", ZC_RAW_FORMATS)
 #endif
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (ZC_CUDA_CAPS ";" ZC_DMABUF_CAPS ";"
-        GST_VIDEO_CAPS_MAKE (ZC_RAW_FORMATS)));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+        GST_STATIC_CAPS (ZC_CUDA_CAPS
+            ";" ZC_DMABUF_CAPS ";" GST_VIDEO_CAPS_MAKE (ZC_RAW_FORMATS)));
 
 struct _GstPipewireZerocopySrc
 {
@@ -92,12 +93,12 @@ struct _GstPipewireZerocopySrc
   guint keepalive_time;
   gboolean resend_last;
 
-  ZcStats stats;                /* atomics */
+  ZcStats stats; /* atomics */
 
   /* Decided in start(), used by the streaming thread, freed in stop(). */
   ZcOutput output;
-  gpointer cuda_ctx;            /* GstCudaContext, object lock (shared with
-                                 * downstream by the context query) */
+  gpointer cuda_ctx; /* GstCudaContext, object lock (shared with
+                      * downstream by the context query) */
 
   /* Lock order: the PipeWire thread-loop lock, then @lock. The stream's
    * callbacks run with the loop lock held and take @lock; so code holding
@@ -105,12 +106,12 @@ struct _GstPipewireZerocopySrc
    * queues its PipeWire buffer, which takes the loop lock). */
   GMutex lock;
   GCond cond;
-  ZcStream *stream;             /* set in start(), cleared in stop() */
-  GstBuffer *pending;           /* newest frame not yet pushed */
+  ZcStream *stream;   /* set in start(), cleared in stop() */
+  GstBuffer *pending; /* newest frame not yet pushed */
   guint pending_seq;
-  GstBuffer *last;              /* last picture pushed, for keepalive */
-  gboolean last_is_copy;        /* last owns its memory (holds no PW buffer) */
-  GstVideoInfo info;            /* negotiated with PipeWire */
+  GstBuffer *last;       /* last picture pushed, for keepalive */
+  gboolean last_is_copy; /* last owns its memory (holds no PW buffer) */
+  GstVideoInfo info;     /* negotiated with PipeWire */
   guint64 modifier;
   guint format_seq;
   GError *error;
@@ -127,8 +128,8 @@ struct _GstPipewireZerocopySrc
 };
 
 #define gst_pipewire_zerocopy_src_parent_class parent_class
-G_DEFINE_TYPE (GstPipewireZerocopySrc, gst_pipewire_zerocopy_src,
-    GST_TYPE_PUSH_SRC);
+G_DEFINE_TYPE (
+    GstPipewireZerocopySrc, gst_pipewire_zerocopy_src, GST_TYPE_PUSH_SRC);
 GST_ELEMENT_REGISTER_DEFINE (pipewirezerocopysrc, "pipewirezerocopysrc",
     GST_RANK_NONE, GST_TYPE_PIPEWIRE_ZEROCOPY_SRC);
 
@@ -138,14 +139,14 @@ zc_output_mode_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {ZC_OUTPUT_MODE_AUTO, "CUDA memory when downstream takes it and CUDA "
-          "works, else DMA-BUF when downstream takes it, else system memory",
-        "auto"},
-    {ZC_OUTPUT_MODE_CUDA, "CUDA memory (for nvh264enc)", "cuda"},
-    {ZC_OUTPUT_MODE_DMABUF, "DMA-BUF passthrough (for VA-API)", "dmabuf"},
-    {ZC_OUTPUT_MODE_SYSTEM, "System memory, mapped without a copy",
-        "system"},
-    {0, NULL, NULL},
+    { ZC_OUTPUT_MODE_AUTO,
+        "CUDA memory when downstream takes it and CUDA "
+        "works, else DMA-BUF when downstream takes it, else system memory",
+        "auto" },
+    { ZC_OUTPUT_MODE_CUDA, "CUDA memory (for nvh264enc)", "cuda" },
+    { ZC_OUTPUT_MODE_DMABUF, "DMA-BUF passthrough (for VA-API)", "dmabuf" },
+    { ZC_OUTPUT_MODE_SYSTEM, "System memory, mapped without a copy", "system" },
+    { 0, NULL, NULL },
   };
 
   if (g_once_init_enter (&type)) {
@@ -158,7 +159,7 @@ zc_output_mode_get_type (void)
 /* --- callbacks from the PipeWire thread (loop lock held) */
 
 static void
-on_format_changed (gpointer user_data, const GstVideoInfo * info,
+on_format_changed (gpointer user_data, const GstVideoInfo *info,
     guint64 modifier, guint format_seq)
 {
   GstPipewireZerocopySrc *self = user_data;
@@ -181,7 +182,7 @@ on_format_changed (gpointer user_data, const GstVideoInfo * info,
 }
 
 static void
-on_frame (gpointer user_data, GstBuffer * frame, guint format_seq)
+on_frame (gpointer user_data, GstBuffer *frame, guint format_seq)
 {
   GstPipewireZerocopySrc *self = user_data;
   GstBuffer *older;
@@ -204,7 +205,7 @@ on_frame (gpointer user_data, GstBuffer * frame, guint format_seq)
 }
 
 static void
-on_stream_error (gpointer user_data, const GError * error)
+on_stream_error (gpointer user_data, const GError *error)
 {
   GstPipewireZerocopySrc *self = user_data;
 
@@ -224,7 +225,7 @@ static const ZcStreamCallbacks stream_callbacks = {
 /* --- errors */
 
 static void
-post_error (GstPipewireZerocopySrc * self, const GError * error)
+post_error (GstPipewireZerocopySrc *self, const GError *error)
 {
   switch (error->code) {
     case ZC_ERROR_NO_DAEMON:
@@ -240,8 +241,8 @@ post_error (GstPipewireZerocopySrc * self, const GError * error)
           ("pipewire-node-id=%u", self->node_id));
       break;
     case ZC_ERROR_UNSUPPORTED:
-      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
-          (NULL));
+      GST_ELEMENT_ERROR (
+          self, RESOURCE, SETTINGS, ("%s", error->message), (NULL));
       break;
     default:
       GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", error->message),
@@ -253,7 +254,7 @@ post_error (GstPipewireZerocopySrc * self, const GError * error)
 /* --- start / stop */
 
 static gboolean
-gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
+gst_pipewire_zerocopy_src_start (GstBaseSrc *src)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
   enum spa_video_format formats[16];
@@ -280,8 +281,8 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
 
   /* Offer PipeWire only what downstream can take, so a mismatch is found
    * here, with both sides named, instead of after the first frame. */
-  config.n_formats = zc_output_formats (&self->output, formats,
-      G_N_ELEMENTS (formats));
+  config.n_formats =
+      zc_output_formats (&self->output, formats, G_N_ELEMENTS (formats));
   if (config.n_formats == 0) {
     gchar *str = gst_caps_to_string (self->output.peer_caps);
     g_set_error (&error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
@@ -293,8 +294,8 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc * src)
     goto failed;
   }
 
-  config.data_types = zc_output_data_types (&self->output, formats,
-      config.n_formats);
+  config.data_types =
+      zc_output_data_types (&self->output, formats, config.n_formats);
 
   GST_OBJECT_LOCK (self);
   config.node_id = self->node_id;
@@ -332,7 +333,7 @@ failed:
 }
 
 static gboolean
-gst_pipewire_zerocopy_src_stop (GstBaseSrc * src)
+gst_pipewire_zerocopy_src_stop (GstBaseSrc *src)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
   ZcStream *stream;
@@ -361,7 +362,7 @@ gst_pipewire_zerocopy_src_stop (GstBaseSrc * src)
 }
 
 static gboolean
-gst_pipewire_zerocopy_src_unlock (GstBaseSrc * src)
+gst_pipewire_zerocopy_src_unlock (GstBaseSrc *src)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
 
@@ -374,7 +375,7 @@ gst_pipewire_zerocopy_src_unlock (GstBaseSrc * src)
 }
 
 static gboolean
-gst_pipewire_zerocopy_src_unlock_stop (GstBaseSrc * src)
+gst_pipewire_zerocopy_src_unlock_stop (GstBaseSrc *src)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
 
@@ -389,7 +390,7 @@ gst_pipewire_zerocopy_src_unlock_stop (GstBaseSrc * src)
  * format arrives (see create()); basesrc's default would fixate the template
  * to an arbitrary size before that. */
 static gboolean
-gst_pipewire_zerocopy_src_negotiate (GstBaseSrc * src)
+gst_pipewire_zerocopy_src_negotiate (GstBaseSrc *src)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
   GstCaps *caps = NULL;
@@ -405,7 +406,7 @@ gst_pipewire_zerocopy_src_negotiate (GstBaseSrc * src)
 }
 
 static gboolean
-gst_pipewire_zerocopy_src_query (GstBaseSrc * src, GstQuery * query)
+gst_pipewire_zerocopy_src_query (GstBaseSrc *src, GstQuery *query)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
 
@@ -413,8 +414,9 @@ gst_pipewire_zerocopy_src_query (GstBaseSrc * src, GstQuery * query)
   if (GST_QUERY_TYPE (query) == GST_QUERY_CONTEXT) {
     gboolean ret;
     GST_OBJECT_LOCK (self);
-    ret = self->cuda_ctx && gst_cuda_handle_context_query (GST_ELEMENT (self),
-        query, self->cuda_ctx);
+    ret = self->cuda_ctx
+        && gst_cuda_handle_context_query (
+            GST_ELEMENT (self), query, self->cuda_ctx);
     GST_OBJECT_UNLOCK (self);
     if (ret)
       return TRUE;
@@ -446,7 +448,7 @@ gst_pipewire_zerocopy_src_query (GstBaseSrc * src, GstQuery * query)
  * age rather than assuming the pipeline clock is monotonic, and keep PTS
  * strictly rising whatever the producer says. */
 static GstClockTime
-running_time_of (GstPipewireZerocopySrc * self, GstClockTime capture_mono)
+running_time_of (GstPipewireZerocopySrc *self, GstClockTime capture_mono)
 {
   GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
   GstClockTime base = gst_element_get_base_time (GST_ELEMENT (self));
@@ -471,8 +473,8 @@ running_time_of (GstPipewireZerocopySrc * self, GstClockTime capture_mono)
 /* A copy of the last picture that holds no PipeWire buffer. Called without
  * @lock; @last is our own reference. */
 static GstBuffer *
-make_keepalive (GstPipewireZerocopySrc * self, GstBuffer * last,
-    gboolean last_is_copy)
+make_keepalive (
+    GstPipewireZerocopySrc *self, GstBuffer *last, gboolean last_is_copy)
 {
   GstBuffer *owned, *out, *released = NULL;
 
@@ -480,8 +482,8 @@ make_keepalive (GstPipewireZerocopySrc * self, GstBuffer * last,
     owned = gst_buffer_ref (last);
   } else {
     owned = gst_buffer_copy_deep (last);
-    zc_stats_add (&self->stats.bytes_copied,
-        (gint64) gst_buffer_get_size (owned));
+    zc_stats_add (
+        &self->stats.bytes_copied, (gint64) gst_buffer_get_size (owned));
     g_mutex_lock (&self->lock);
     if (self->last == last) {
       /* Give the PipeWire buffer back now: the copy stands in for it. */
@@ -501,18 +503,17 @@ make_keepalive (GstPipewireZerocopySrc * self, GstBuffer * last,
 /* What create() is to do next. */
 typedef struct
 {
-  GstBuffer *frame;             /* a new frame, or */
-  GstBuffer *last;              /* the last picture, to resend */
+  GstBuffer *frame; /* a new frame, or */
+  GstBuffer *last;  /* the last picture, to resend */
   gboolean last_is_copy;
   guint frame_seq;
-  GstVideoInfo info;            /* of frame_seq */
+  GstVideoInfo info; /* of frame_seq */
   guint64 modifier;
 } ZcWork;
 
 /* Waits for a frame, a keepalive deadline, EOS, an error or a flush. */
 static GstFlowReturn
-wait_for_work (GstPipewireZerocopySrc * self, guint keepalive_ms,
-    ZcWork * work)
+wait_for_work (GstPipewireZerocopySrc *self, guint keepalive_ms, ZcWork *work)
 {
   GstFlowReturn ret = GST_FLOW_OK;
   GError *error = NULL;
@@ -521,8 +522,8 @@ wait_for_work (GstPipewireZerocopySrc * self, guint keepalive_ms,
   g_mutex_lock (&self->lock);
   for (;;) {
     gint64 due = self->last_push_us + (gint64) keepalive_ms * 1000;
-    gboolean keepalive = keepalive_ms > 0 && self->last
-        && self->last_push_us > 0;
+    gboolean keepalive =
+        keepalive_ms > 0 && self->last && self->last_push_us > 0;
 
     if (self->error) {
       error = g_error_copy (self->error);
@@ -574,8 +575,8 @@ wait_for_work (GstPipewireZerocopySrc * self, guint keepalive_ms,
 /* Turns a PipeWire frame into what goes downstream in the chosen memory.
  * GST_FLOW_OK with *out NULL: nothing to push for this frame. */
 static GstFlowReturn
-produce (GstPipewireZerocopySrc * self, ZcWork * work, GstBuffer ** out,
-    gboolean * owns_memory)
+produce (GstPipewireZerocopySrc *self, ZcWork *work, GstBuffer **out,
+    gboolean *owns_memory)
 {
   GstBuffer *frame = g_steal_pointer (&work->frame);
   GError *error = NULL;
@@ -585,8 +586,8 @@ produce (GstPipewireZerocopySrc * self, ZcWork * work, GstBuffer ** out,
   *out = NULL;
   *owns_memory = FALSE;
   if (work->frame_seq != self->caps_seq) {
-    GstCaps *caps = zc_output_caps (&self->output, &work->info,
-        work->modifier, &error);
+    GstCaps *caps =
+        zc_output_caps (&self->output, &work->info, work->modifier, &error);
 
     if (caps == NULL)
       goto not_negotiated;
@@ -595,7 +596,8 @@ produce (GstPipewireZerocopySrc * self, ZcWork * work, GstBuffer ** out,
       gchar *str = gst_caps_to_string (caps);
       g_set_error (&error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
           "Downstream refused %s. Put videoconvert after "
-          "pipewirezerocopysrc (or use output-mode=system).", str);
+          "pipewirezerocopysrc (or use output-mode=system).",
+          str);
       g_free (str);
       gst_caps_unref (caps);
       goto not_negotiated;
@@ -612,16 +614,17 @@ produce (GstPipewireZerocopySrc * self, ZcWork * work, GstBuffer ** out,
     return GST_FLOW_OK;
   }
 
-  ret = zc_cuda_output_process (self->output.cuda, frame, out, &import_failed,
-      &error);
+  ret = zc_cuda_output_process (
+      self->output.cuda, frame, out, &import_failed, &error);
   /* Every GPU read is done: the PipeWire buffer goes back now. */
   gst_buffer_unref (frame);
   if (import_failed) {
-    GST_INFO_OBJECT (self, "DMA-BUF import failed, renegotiating: %s",
-        error->message);
+    GST_INFO_OBJECT (
+        self, "DMA-BUF import failed, renegotiating: %s", error->message);
     g_clear_error (&error);
-    zc_stream_drop_modifier (self->stream, zc_format_from_gst
-        (GST_VIDEO_INFO_FORMAT (&work->info))->drm, work->modifier);
+    zc_stream_drop_modifier (self->stream,
+        zc_format_from_gst (GST_VIDEO_INFO_FORMAT (&work->info))->drm,
+        work->modifier);
     return GST_FLOW_OK;
   }
   if (ret == GST_FLOW_ERROR) {
@@ -632,18 +635,16 @@ produce (GstPipewireZerocopySrc * self, ZcWork * work, GstBuffer ** out,
   return ret;
 
   /* ERRORS */
-not_negotiated:
-  {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message),
-        (NULL));
-    g_error_free (error);
-    gst_buffer_unref (frame);
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
+not_negotiated : {
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("%s", error->message), (NULL));
+  g_error_free (error);
+  gst_buffer_unref (frame);
+  return GST_FLOW_NOT_NEGOTIATED;
+}
 }
 
 static GstFlowReturn
-gst_pipewire_zerocopy_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+gst_pipewire_zerocopy_src_create (GstPushSrc *psrc, GstBuffer **outbuf)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (psrc);
   GstBuffer *replaced = NULL;
@@ -665,15 +666,15 @@ gst_pipewire_zerocopy_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       *outbuf = make_keepalive (self, work.last, work.last_is_copy);
       gst_buffer_unref (work.last);
       zc_stats_add (&self->stats.frames_resent, 1);
-      GST_BUFFER_PTS (*outbuf) = running_time_of (self,
-          (GstClockTime) g_get_monotonic_time () * 1000);
+      GST_BUFFER_PTS (*outbuf) =
+          running_time_of (self, (GstClockTime) g_get_monotonic_time () * 1000);
       GST_LOG_OBJECT (self, "keepalive resend, pts %" GST_TIME_FORMAT,
           GST_TIME_ARGS (GST_BUFFER_PTS (*outbuf)));
       break;
     }
     /* The capture time, before produce() may replace the buffer. */
-    GST_BUFFER_PTS (work.frame) = running_time_of (self,
-        GST_BUFFER_PTS (work.frame));
+    GST_BUFFER_PTS (work.frame) =
+        running_time_of (self, GST_BUFFER_PTS (work.frame));
     {
       GstClockTime pts = GST_BUFFER_PTS (work.frame);
       ret = produce (self, &work, outbuf, &owns_memory);
@@ -707,8 +708,7 @@ gst_pipewire_zerocopy_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 /* A CUDA context from the application or a neighbour (nvh264enc): use it,
  * so the encoder reads our buffers without a copy between contexts. */
 static void
-gst_pipewire_zerocopy_src_set_context (GstElement * element,
-    GstContext * context)
+gst_pipewire_zerocopy_src_set_context (GstElement *element, GstContext *context)
 {
 #if ZC_HAVE_CUDA
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (element);
@@ -722,7 +722,7 @@ gst_pipewire_zerocopy_src_set_context (GstElement * element,
   gst_cuda_handle_set_context (element, context, device_id, &ctx);
   GST_OBJECT_LOCK (self);
   if (self->cuda_ctx != (gpointer) ctx) {
-    gst_clear_object ((GstCudaContext **) & self->cuda_ctx);
+    gst_clear_object ((GstCudaContext **) &self->cuda_ctx);
     self->cuda_ctx = ctx ? gst_object_ref (ctx) : NULL;
   }
   GST_OBJECT_UNLOCK (self);
@@ -734,7 +734,7 @@ gst_pipewire_zerocopy_src_set_context (GstElement * element,
 /* EOS sent by the application: with resend-last, the last picture goes out
  * once more before EOS (an encoder then emits it as its final frame). */
 static gboolean
-gst_pipewire_zerocopy_src_send_event (GstElement * element, GstEvent * event)
+gst_pipewire_zerocopy_src_send_event (GstElement *element, GstEvent *event)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (element);
   gboolean resend_last, handled = FALSE;
@@ -761,8 +761,8 @@ gst_pipewire_zerocopy_src_send_event (GstElement * element, GstEvent * event)
 /* --- properties */
 
 static void
-gst_pipewire_zerocopy_src_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_pipewire_zerocopy_src_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (object);
 
@@ -798,8 +798,8 @@ gst_pipewire_zerocopy_src_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_pipewire_zerocopy_src_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_pipewire_zerocopy_src_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (object);
 
@@ -814,16 +814,15 @@ gst_pipewire_zerocopy_src_get_property (GObject * object, guint prop_id,
       g_value_set_uint64 (value, zc_stats_get (&self->stats.frames_dropped));
       return;
     case PROP_FRAMES_CORRUPTED:
-      g_value_set_uint64 (value,
-          zc_stats_get (&self->stats.frames_corrupted));
+      g_value_set_uint64 (value, zc_stats_get (&self->stats.frames_corrupted));
       return;
     case PROP_BYTES_COPIED:
       g_value_set_uint64 (value, zc_stats_get (&self->stats.bytes_copied));
       return;
     case PROP_MEMORY_TYPE:
       g_mutex_lock (&self->lock);
-      g_value_set_string (value,
-          self->memory_type ? self->memory_type : "none");
+      g_value_set_string (
+          value, self->memory_type ? self->memory_type : "none");
       g_mutex_unlock (&self->lock);
       return;
     case PROP_MODIFIER:
@@ -866,19 +865,19 @@ gst_pipewire_zerocopy_src_get_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_pipewire_zerocopy_src_finalize (GObject * object)
+gst_pipewire_zerocopy_src_finalize (GObject *object)
 {
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (object);
 
   g_free (self->render_node);
-  gst_clear_object ((GstObject **) & self->cuda_ctx);
+  gst_clear_object ((GstObject **) &self->cuda_ctx);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
 static void
-gst_pipewire_zerocopy_src_init (GstPipewireZerocopySrc * self)
+gst_pipewire_zerocopy_src_init (GstPipewireZerocopySrc *self)
 {
   self->node_id = DEFAULT_NODE_ID;
   self->fd = DEFAULT_FD;
@@ -897,11 +896,11 @@ gst_pipewire_zerocopy_src_init (GstPipewireZerocopySrc * self)
 }
 
 #define STAT_FLAGS (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)
-#define PROP_FLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
-    GST_PARAM_MUTABLE_READY)
+#define PROP_FLAGS                                                             \
+  (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
 
 static void
-gst_pipewire_zerocopy_src_class_init (GstPipewireZerocopySrcClass * klass)
+gst_pipewire_zerocopy_src_class_init (GstPipewireZerocopySrcClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -919,8 +918,8 @@ gst_pipewire_zerocopy_src_class_init (GstPipewireZerocopySrcClass * klass)
       g_param_spec_uint ("pipewire-node-id", "PipeWire node id",
           "The PipeWire node to capture: the id a ScreenCast session "
           "announces (Mutter's PipeWireStreamAdded, or the portal's "
-          "streams), or one from pw-dump", 0, G_MAXUINT, DEFAULT_NODE_ID,
-          PROP_FLAGS));
+          "streams), or one from pw-dump",
+          0, G_MAXUINT, DEFAULT_NODE_ID, PROP_FLAGS));
   g_object_class_install_property (gobject_class, PROP_FD,
       g_param_spec_int ("pipewire-fd", "PipeWire fd",
           "A PipeWire remote fd, from the ScreenCast portal's "
@@ -930,7 +929,8 @@ gst_pipewire_zerocopy_src_class_init (GstPipewireZerocopySrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_RENDER_NODE,
       g_param_spec_string ("render-node", "DRM render node",
           "The DRM render node whose EGL imports DMA-BUFs (cuda and dmabuf "
-          "output modes)", DEFAULT_RENDER_NODE, PROP_FLAGS));
+          "output modes)",
+          DEFAULT_RENDER_NODE, PROP_FLAGS));
   g_object_class_install_property (gobject_class, PROP_OUTPUT_MODE,
       g_param_spec_enum ("output-mode", "Output mode",
           "What memory frames go downstream in", ZC_TYPE_OUTPUT_MODE,
@@ -938,39 +938,42 @@ gst_pipewire_zerocopy_src_class_init (GstPipewireZerocopySrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_CUDA_DEVICE_ID,
       g_param_spec_int ("cuda-device-id", "CUDA device id",
           "The CUDA device for output-mode=cuda; -1 uses the device behind "
-          "the EGL device of render-node", -1, G_MAXINT,
-          DEFAULT_CUDA_DEVICE_ID, PROP_FLAGS));
+          "the EGL device of render-node",
+          -1, G_MAXINT, DEFAULT_CUDA_DEVICE_ID, PROP_FLAGS));
   g_object_class_install_property (gobject_class, PROP_KEEPALIVE_TIME,
       g_param_spec_uint ("keepalive-time", "Keepalive time (ms)",
           "When the producer sends no frame for this long (a damage-based "
           "screen holding still), push a copy of the last frame with a new "
-          "timestamp; 0 disables", 0, G_MAXUINT, DEFAULT_KEEPALIVE_TIME,
+          "timestamp; 0 disables",
+          0, G_MAXUINT, DEFAULT_KEEPALIVE_TIME,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-          | GST_PARAM_MUTABLE_PLAYING));
+              | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_RESEND_LAST,
       g_param_spec_boolean ("resend-last", "Resend last frame on EOS",
           "When the application sends EOS, push the last frame once more "
-          "before EOS", DEFAULT_RESEND_LAST,
+          "before EOS",
+          DEFAULT_RESEND_LAST,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-          | GST_PARAM_MUTABLE_PLAYING));
+              | GST_PARAM_MUTABLE_PLAYING));
 
   g_object_class_install_property (gobject_class, PROP_FRAMES_RECEIVED,
       g_param_spec_uint64 ("frames-received", "Frames received",
           "Frames taken from PipeWire (corrupted and cursor-only buffers "
-          "excluded)", 0, G_MAXUINT64, 0, STAT_FLAGS));
+          "excluded)",
+          0, G_MAXUINT64, 0, STAT_FLAGS));
   g_object_class_install_property (gobject_class, PROP_FRAMES_RESENT,
       g_param_spec_uint64 ("frames-resent", "Frames resent",
-          "Copies of the last frame pushed by keepalive or resend-last",
-          0, G_MAXUINT64, 0, STAT_FLAGS));
+          "Copies of the last frame pushed by keepalive or resend-last", 0,
+          G_MAXUINT64, 0, STAT_FLAGS));
   g_object_class_install_property (gobject_class, PROP_FRAMES_DROPPED,
       g_param_spec_uint64 ("frames-dropped", "Frames dropped",
-          "Frames replaced by a newer one before downstream took them",
-          0, G_MAXUINT64, 0, STAT_FLAGS));
+          "Frames replaced by a newer one before downstream took them", 0,
+          G_MAXUINT64, 0, STAT_FLAGS));
   g_object_class_install_property (gobject_class, PROP_FRAMES_CORRUPTED,
       g_param_spec_uint64 ("frames-corrupted", "Frames corrupted",
           "Buffers skipped because the producer flagged them corrupted or "
-          "they were too small for the format", 0, G_MAXUINT64, 0,
-          STAT_FLAGS));
+          "they were too small for the format",
+          0, G_MAXUINT64, 0, STAT_FLAGS));
   g_object_class_install_property (gobject_class, PROP_BYTES_COPIED,
       g_param_spec_uint64 ("bytes-copied", "Bytes copied",
           "Bytes of picture data the element copied with the CPU", 0,
@@ -978,12 +981,13 @@ gst_pipewire_zerocopy_src_class_init (GstPipewireZerocopySrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_MEMORY_TYPE,
       g_param_spec_string ("memory-type", "Memory type",
           "The memory frames go downstream in: none (not negotiated yet), "
-          "system, cuda or dmabuf", "none", STAT_FLAGS));
+          "system, cuda or dmabuf",
+          "none", STAT_FLAGS));
   g_object_class_install_property (gobject_class, PROP_MODIFIER,
       g_param_spec_uint64 ("modifier", "DRM modifier",
           "The negotiated DRM format modifier (0xffffffffffffff: none, "
-          "as with MemFd buffers)", 0, G_MAXUINT64,
-          ZC_DRM_FORMAT_MOD_INVALID, STAT_FLAGS));
+          "as with MemFd buffers)",
+          0, G_MAXUINT64, ZC_DRM_FORMAT_MOD_INVALID, STAT_FLAGS));
 
   gst_element_class_set_static_metadata (element_class,
       "PipeWire zero-copy screen capture", "Source/Video",

@@ -8,8 +8,8 @@
 G_BEGIN_DECLS
 
 #define GST_TYPE_PIPEWIRE_ZEROCOPY_SRC (gst_pipewire_zerocopy_src_get_type ())
-G_DECLARE_FINAL_TYPE (GstPipewireZerocopySrc, gst_pipewire_zerocopy_src,
-    GST, PIPEWIRE_ZEROCOPY_SRC, GstPushSrc)
+G_DECLARE_FINAL_TYPE (GstPipewireZerocopySrc, gst_pipewire_zerocopy_src, GST,
+    PIPEWIRE_ZEROCOPY_SRC, GstPushSrc)
 
 GST_ELEMENT_REGISTER_DECLARE (pipewirezerocopysrc);
 

@@ -46,10 +46,10 @@ import_free (gpointer data)
 }
 
 gboolean
-zc_cuda_output_probe (GError ** error)
+zc_cuda_output_probe (GError **error)
 {
-  GST_DEBUG_CATEGORY_INIT (zc_cuda_output_debug, "zccudaoutput", 0,
-      "zerocast CUDA output");
+  GST_DEBUG_CATEGORY_INIT (
+      zc_cuda_output_debug, "zccudaoutput", 0, "zerocast CUDA output");
   return zc_cuda_load (error);
 }
 
@@ -64,22 +64,22 @@ zc_cuda_output_new (gpointer cuda_context, gpointer egl)
 }
 
 static gboolean
-allowed_has (GstCaps * allowed, GstVideoFormat format)
+allowed_has (GstCaps *allowed, GstVideoFormat format)
 {
-  GstCaps *probe = gst_caps_new_simple ("video/x-raw", "format",
-      G_TYPE_STRING, gst_video_format_to_string (format), NULL);
+  GstCaps *probe = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
+      gst_video_format_to_string (format), NULL);
   gboolean ok;
 
-  gst_caps_set_features (probe, 0,
-      gst_caps_features_new ("memory:CUDAMemory", NULL));
+  gst_caps_set_features (
+      probe, 0, gst_caps_features_new ("memory:CUDAMemory", NULL));
   ok = allowed == NULL || gst_caps_can_intersect (probe, allowed);
   gst_caps_unref (probe);
   return ok;
 }
 
 GstCaps *
-zc_cuda_output_configure (ZcCudaOutput * out, const GstVideoInfo * in,
-    guint64 modifier, GstCaps * allowed, GError ** error)
+zc_cuda_output_configure (ZcCudaOutput *out, const GstVideoInfo *in,
+    guint64 modifier, GstCaps *allowed, GError **error)
 {
   GstVideoFormat in_format = GST_VIDEO_INFO_FORMAT (in), out_format;
 
@@ -94,8 +94,10 @@ zc_cuda_output_configure (ZcCudaOutput * out, const GstVideoInfo * in,
   else {
     g_set_error (error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
         "Downstream takes neither NV12 nor %s in CUDA memory%s",
-        gst_video_format_to_string (in_format), zc_cuda_have_kernel () ? "" :
-        " (this build has no NV12 kernel: nvcc was not found)");
+        gst_video_format_to_string (in_format),
+        zc_cuda_have_kernel ()
+            ? ""
+            : " (this build has no NV12 kernel: nvcc was not found)");
     return NULL;
   }
 
@@ -105,15 +107,15 @@ zc_cuda_output_configure (ZcCudaOutput * out, const GstVideoInfo * in,
     return NULL;
   out->in_info = *in;
   out->modifier = modifier;
-  GST_INFO ("CUDA output: %s %dx%d -> %s", gst_video_format_to_string
-      (in_format), GST_VIDEO_INFO_WIDTH (in), GST_VIDEO_INFO_HEIGHT (in),
-      gst_video_format_to_string (out_format));
+  GST_INFO ("CUDA output: %s %dx%d -> %s",
+      gst_video_format_to_string (in_format), GST_VIDEO_INFO_WIDTH (in),
+      GST_VIDEO_INFO_HEIGHT (in), gst_video_format_to_string (out_format));
   return gst_caps_ref (zc_cuda_converter_get_caps (out->conv));
 }
 
 static ZcImport *
-import_frame (ZcCudaOutput * out, const ZcFrameSource * src,
-    gboolean * import_failed, GError ** error)
+import_frame (ZcCudaOutput *out, const ZcFrameSource *src,
+    gboolean *import_failed, GError **error)
 {
   ZcImport *imp = g_new0 (ZcImport, 1);
 
@@ -137,8 +139,8 @@ import_frame (ZcCudaOutput * out, const ZcFrameSource * src,
     }
     imp->reg = zc_cuda_reg_egl_image (out->ctx, imp->image, error);
   } else {
-    imp->reg = zc_cuda_reg_host (out->ctx, (gpointer) src->base, src->size,
-        error);
+    imp->reg =
+        zc_cuda_reg_host (out->ctx, (gpointer) src->base, src->size, error);
   }
   if (imp->reg == NULL)
     goto failed;
@@ -152,8 +154,8 @@ failed:
 }
 
 GstFlowReturn
-zc_cuda_output_process (ZcCudaOutput * out, GstBuffer * frame,
-    GstBuffer ** cuda_buffer, gboolean * import_failed, GError ** error)
+zc_cuda_output_process (ZcCudaOutput *out, GstBuffer *frame,
+    GstBuffer **cuda_buffer, gboolean *import_failed, GError **error)
 {
   GstVideoMeta *meta = gst_buffer_get_video_meta (frame);
   ZcFrameSource src;
@@ -182,19 +184,19 @@ zc_cuda_output_process (ZcCudaOutput * out, GstBuffer * frame,
     GstMemory *mem = gst_buffer_peek_memory (frame, 0);
     offset = mem->offset;
   }
-  return zc_cuda_converter_process (out->conv, imp->reg, offset, stride,
-      cuda_buffer, error);
+  return zc_cuda_converter_process (
+      out->conv, imp->reg, offset, stride, cuda_buffer, error);
 }
 
 void
-zc_cuda_output_set_flushing (ZcCudaOutput * out, gboolean flushing)
+zc_cuda_output_set_flushing (ZcCudaOutput *out, gboolean flushing)
 {
   if (out && out->conv)
     zc_cuda_converter_set_flushing (out->conv, flushing);
 }
 
 void
-zc_cuda_output_free (ZcCudaOutput * out)
+zc_cuda_output_free (ZcCudaOutput *out)
 {
   if (out == NULL)
     return;
@@ -206,7 +208,7 @@ zc_cuda_output_free (ZcCudaOutput * out)
 #else /* !ZC_HAVE_CUDA */
 
 gboolean
-zc_cuda_output_probe (GError ** error)
+zc_cuda_output_probe (GError **error)
 {
   g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
       "CUDA is not available: this build of pipewirezerocopysrc has no CUDA "
@@ -222,27 +224,27 @@ zc_cuda_output_new (gpointer cuda_context, gpointer egl)
 }
 
 GstCaps *
-zc_cuda_output_configure (ZcCudaOutput * out, const GstVideoInfo * in,
-    guint64 modifier, GstCaps * allowed, GError ** error)
+zc_cuda_output_configure (ZcCudaOutput *out, const GstVideoInfo *in,
+    guint64 modifier, GstCaps *allowed, GError **error)
 {
   return zc_cuda_output_probe (error), NULL;
 }
 
 GstFlowReturn
-zc_cuda_output_process (ZcCudaOutput * out, GstBuffer * frame,
-    GstBuffer ** cuda_buffer, gboolean * import_failed, GError ** error)
+zc_cuda_output_process (ZcCudaOutput *out, GstBuffer *frame,
+    GstBuffer **cuda_buffer, gboolean *import_failed, GError **error)
 {
   zc_cuda_output_probe (error);
   return GST_FLOW_ERROR;
 }
 
 void
-zc_cuda_output_set_flushing (ZcCudaOutput * out, gboolean flushing)
+zc_cuda_output_set_flushing (ZcCudaOutput *out, gboolean flushing)
 {
 }
 
 void
-zc_cuda_output_free (ZcCudaOutput * out)
+zc_cuda_output_free (ZcCudaOutput *out)
 {
 }
 

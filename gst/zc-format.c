@@ -9,22 +9,34 @@
 #include <string.h>
 
 static const ZcFormat formats[] = {
-  {.gst = GST_VIDEO_FORMAT_BGRx, .spa = SPA_VIDEO_FORMAT_BGRx,
-      .drm = ZC_DRM_FORMAT_XRGB8888, .has_alpha = FALSE},
-  {.gst = GST_VIDEO_FORMAT_BGRA, .spa = SPA_VIDEO_FORMAT_BGRA,
-      .drm = ZC_DRM_FORMAT_ARGB8888, .has_alpha = TRUE},
-  {.gst = GST_VIDEO_FORMAT_RGBx, .spa = SPA_VIDEO_FORMAT_RGBx,
-      .drm = ZC_DRM_FORMAT_XBGR8888, .has_alpha = FALSE},
-  {.gst = GST_VIDEO_FORMAT_RGBA, .spa = SPA_VIDEO_FORMAT_RGBA,
-      .drm = ZC_DRM_FORMAT_ABGR8888, .has_alpha = TRUE},
-  {.gst = GST_VIDEO_FORMAT_xRGB, .spa = SPA_VIDEO_FORMAT_xRGB,
-      .drm = ZC_DRM_FORMAT_BGRX8888, .has_alpha = FALSE},
-  {.gst = GST_VIDEO_FORMAT_ARGB, .spa = SPA_VIDEO_FORMAT_ARGB,
-      .drm = ZC_DRM_FORMAT_BGRA8888, .has_alpha = TRUE},
+  { .gst = GST_VIDEO_FORMAT_BGRx,
+      .spa = SPA_VIDEO_FORMAT_BGRx,
+      .drm = ZC_DRM_FORMAT_XRGB8888,
+      .has_alpha = FALSE },
+  { .gst = GST_VIDEO_FORMAT_BGRA,
+      .spa = SPA_VIDEO_FORMAT_BGRA,
+      .drm = ZC_DRM_FORMAT_ARGB8888,
+      .has_alpha = TRUE },
+  { .gst = GST_VIDEO_FORMAT_RGBx,
+      .spa = SPA_VIDEO_FORMAT_RGBx,
+      .drm = ZC_DRM_FORMAT_XBGR8888,
+      .has_alpha = FALSE },
+  { .gst = GST_VIDEO_FORMAT_RGBA,
+      .spa = SPA_VIDEO_FORMAT_RGBA,
+      .drm = ZC_DRM_FORMAT_ABGR8888,
+      .has_alpha = TRUE },
+  { .gst = GST_VIDEO_FORMAT_xRGB,
+      .spa = SPA_VIDEO_FORMAT_xRGB,
+      .drm = ZC_DRM_FORMAT_BGRX8888,
+      .has_alpha = FALSE },
+  { .gst = GST_VIDEO_FORMAT_ARGB,
+      .spa = SPA_VIDEO_FORMAT_ARGB,
+      .drm = ZC_DRM_FORMAT_BGRA8888,
+      .has_alpha = TRUE },
 };
 
 const ZcFormat *
-zc_format_table (guint * n_formats)
+zc_format_table (guint *n_formats)
 {
   *n_formats = G_N_ELEMENTS (formats);
   return formats;
@@ -66,7 +78,7 @@ zc_format_spa_name (enum spa_video_format format)
 }
 
 guint
-zc_format_filter_caps (const GstCaps * caps, const gchar * feature,
+zc_format_filter_caps (const GstCaps *caps, const gchar *feature,
     enum spa_video_format *out, guint max_out)
 {
   guint n = 0;
@@ -78,8 +90,7 @@ zc_format_filter_caps (const GstCaps * caps, const gchar * feature,
       gboolean ok;
 
       if (feature)
-        gst_caps_set_features (probe, 0,
-            gst_caps_features_new (feature, NULL));
+        gst_caps_set_features (probe, 0, gst_caps_features_new (feature, NULL));
       ok = gst_caps_can_intersect (probe, caps);
       gst_caps_unref (probe);
       if (!ok)
@@ -93,14 +104,13 @@ zc_format_filter_caps (const GstCaps * caps, const gchar * feature,
 static void
 push_common_props (struct spa_pod_builder *b)
 {
-  spa_pod_builder_add (b,
-      SPA_FORMAT_mediaType, SPA_POD_Id (SPA_MEDIA_TYPE_video),
-      SPA_FORMAT_mediaSubtype, SPA_POD_Id (SPA_MEDIA_SUBTYPE_raw), 0);
+  spa_pod_builder_add (b, SPA_FORMAT_mediaType,
+      SPA_POD_Id (SPA_MEDIA_TYPE_video), SPA_FORMAT_mediaSubtype,
+      SPA_POD_Id (SPA_MEDIA_SUBTYPE_raw), 0);
 }
 
 void
-zc_format_preference_from_caps (const GstCaps * caps,
-    ZcFormatPreference * pref)
+zc_format_preference_from_caps (const GstCaps *caps, ZcFormatPreference *pref)
 {
   GstStructure *s;
   gint w = 1920, h = 1080, n = 30, d = 1;
@@ -133,7 +143,7 @@ zc_format_preference_from_caps (const GstCaps * caps,
 }
 
 static void
-push_size_and_rate (struct spa_pod_builder *b, const ZcFormatPreference * pref)
+push_size_and_rate (struct spa_pod_builder *b, const ZcFormatPreference *pref)
 {
   guint w = pref && pref->width ? pref->width : 1920;
   guint h = pref && pref->height ? pref->height : 1080;
@@ -141,30 +151,30 @@ push_size_and_rate (struct spa_pod_builder *b, const ZcFormatPreference * pref)
   guint d = pref && pref->fps_d ? pref->fps_d : 1;
 
   if (pref && pref->size_fixed)
-    spa_pod_builder_add (b,
-        SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle (&SPA_RECTANGLE (w, h)), 0);
+    spa_pod_builder_add (
+        b, SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle (&SPA_RECTANGLE (w, h)), 0);
   else
-    spa_pod_builder_add (b,
-        SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle (
-            &SPA_RECTANGLE (w, h), &SPA_RECTANGLE (1, 1),
-            &SPA_RECTANGLE (16384, 16384)), 0);
-  spa_pod_builder_add (b,
-      SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction (
-          &SPA_FRACTION (n, d), &SPA_FRACTION (0, 1),
-          &SPA_FRACTION (240, 1)), 0);
+    spa_pod_builder_add (b, SPA_FORMAT_VIDEO_size,
+        SPA_POD_CHOICE_RANGE_Rectangle (&SPA_RECTANGLE (w, h),
+            &SPA_RECTANGLE (1, 1), &SPA_RECTANGLE (16384, 16384)),
+        0);
+  spa_pod_builder_add (b, SPA_FORMAT_VIDEO_framerate,
+      SPA_POD_CHOICE_RANGE_Fraction (
+          &SPA_FRACTION (n, d), &SPA_FRACTION (0, 1), &SPA_FRACTION (240, 1)),
+      0);
 }
 
 struct spa_pod *
 zc_format_build_enum (struct spa_pod_builder *b,
     const enum spa_video_format *fmts, guint n_formats,
-    const ZcFormatPreference * pref)
+    const ZcFormatPreference *pref)
 {
   struct spa_pod_frame f[2];
 
   g_return_val_if_fail (n_formats > 0, NULL);
 
-  spa_pod_builder_push_object (b, &f[0], SPA_TYPE_OBJECT_Format,
-      SPA_PARAM_EnumFormat);
+  spa_pod_builder_push_object (
+      b, &f[0], SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
   push_common_props (b);
   spa_pod_builder_prop (b, SPA_FORMAT_VIDEO_format, 0);
   if (n_formats == 1) {
@@ -183,15 +193,15 @@ zc_format_build_enum (struct spa_pod_builder *b,
 
 struct spa_pod *
 zc_format_build_enum_modifiers (struct spa_pod_builder *b,
-    enum spa_video_format format, const guint64 * modifiers,
-    guint n_modifiers, const ZcFormatPreference * pref)
+    enum spa_video_format format, const guint64 *modifiers, guint n_modifiers,
+    const ZcFormatPreference *pref)
 {
   struct spa_pod_frame f[2];
 
   g_return_val_if_fail (n_modifiers > 0, NULL);
 
-  spa_pod_builder_push_object (b, &f[0], SPA_TYPE_OBJECT_Format,
-      SPA_PARAM_EnumFormat);
+  spa_pod_builder_push_object (
+      b, &f[0], SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
   push_common_props (b);
   spa_pod_builder_add (b, SPA_FORMAT_VIDEO_format, SPA_POD_Id (format), 0);
   spa_pod_builder_prop (b, SPA_FORMAT_VIDEO_modifier,
@@ -206,8 +216,8 @@ zc_format_build_enum_modifiers (struct spa_pod_builder *b,
 }
 
 gboolean
-zc_format_parse (const struct spa_pod *param, GstVideoInfo * info,
-    guint64 * modifier, GError ** error)
+zc_format_parse (const struct spa_pod *param, GstVideoInfo *info,
+    guint64 *modifier, GError **error)
 {
   uint32_t media_type, media_subtype;
   struct spa_video_info_raw raw = { 0 };
@@ -244,17 +254,17 @@ zc_format_parse (const struct spa_pod *param, GstVideoInfo * info,
    * negative and break caps (found by tests/fuzz fuzz-format). */
   if (raw.framerate.num > G_MAXINT || raw.framerate.denom > G_MAXINT) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
-        "The producer's frame rate %u/%u is out of range",
-        raw.framerate.num, raw.framerate.denom);
+        "The producer's frame rate %u/%u is out of range", raw.framerate.num,
+        raw.framerate.denom);
     return FALSE;
   }
   /* GStreamer refuses sizes whose strides or frame size overflow and then
    * leaves @info unset: caps built from it would be garbage. */
-  if (!gst_video_info_set_format (info, fmt->gst, raw.size.width,
-          raw.size.height)) {
+  if (!gst_video_info_set_format (
+          info, fmt->gst, raw.size.width, raw.size.height)) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
-        "The producer's size %ux%u is too large for a %s frame",
-        raw.size.width, raw.size.height, zc_format_spa_name (raw.format));
+        "The producer's size %ux%u is too large for a %s frame", raw.size.width,
+        raw.size.height, zc_format_spa_name (raw.format));
     return FALSE;
   }
   /* A damage-based screen says 0/1 (variable) with a maximum: keep 0/1,
@@ -262,7 +272,8 @@ zc_format_parse (const struct spa_pod *param, GstVideoInfo * info,
   GST_VIDEO_INFO_FPS_N (info) = raw.framerate.num;
   GST_VIDEO_INFO_FPS_D (info) = raw.framerate.denom ? raw.framerate.denom : 1;
   if (modifier)
-    *modifier = (raw.flags & SPA_VIDEO_FLAG_MODIFIER) ?
-        raw.modifier : ZC_DRM_FORMAT_MOD_INVALID;
+    *modifier = (raw.flags & SPA_VIDEO_FLAG_MODIFIER)
+        ? raw.modifier
+        : ZC_DRM_FORMAT_MOD_INVALID;
   return TRUE;
 }

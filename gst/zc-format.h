@@ -10,8 +10,8 @@
 G_BEGIN_DECLS
 
 /* DRM fourccs, spelled out so the table does not need libdrm's headers. */
-#define ZC_FOURCC(a, b, c, d)                                                \
-  ((guint32) (a) | ((guint32) (b) << 8) | ((guint32) (c) << 16)               \
+#define ZC_FOURCC(a, b, c, d)                                                  \
+  ((guint32) (a) | ((guint32) (b) << 8) | ((guint32) (c) << 16)                \
       | ((guint32) (d) << 24))
 #define ZC_DRM_FORMAT_XRGB8888 ZC_FOURCC ('X', 'R', '2', '4')
 #define ZC_DRM_FORMAT_ARGB8888 ZC_FOURCC ('A', 'R', '2', '4')
@@ -50,17 +50,17 @@ guint zc_format_filter_caps (const GstCaps *caps, const gchar *feature,
  * the size and framerate ranges offered. */
 typedef struct
 {
-  guint width, height;          /* 0: 1920x1080 */
-  guint fps_n, fps_d;           /* 0/0: 30/1 */
-  gboolean size_fixed;          /* downstream takes only this size */
+  guint width, height; /* 0: 1920x1080 */
+  guint fps_n, fps_d;  /* 0/0: 30/1 */
+  gboolean size_fixed; /* downstream takes only this size */
 } ZcFormatPreference;
 
 /* Reads a preferred size and rate from downstream caps (the first
  * structure, fixated towards 1920x1080 at 30/1). A size that downstream
  * fixes is offered as the only size: a producer that lets the consumer
  * choose keeps its own default when both sides offer ranges. */
-void zc_format_preference_from_caps (const GstCaps *caps,
-    ZcFormatPreference *pref);
+void zc_format_preference_from_caps (
+    const GstCaps *caps, ZcFormatPreference *pref);
 
 /* An EnumFormat object offering @formats in system memory (no modifier):
  * video/raw, any size, any framerate up to 240/1, defaulting to @pref
@@ -72,8 +72,8 @@ struct spa_pod *zc_format_build_enum (struct spa_pod_builder *b,
 /* An EnumFormat object offering one format with DMA-BUF modifiers,
  * MANDATORY|DONT_FIXATE so the producer picks among them. */
 struct spa_pod *zc_format_build_enum_modifiers (struct spa_pod_builder *b,
-    enum spa_video_format format, const guint64 *modifiers,
-    guint n_modifiers, const ZcFormatPreference *pref);
+    enum spa_video_format format, const guint64 *modifiers, guint n_modifiers,
+    const ZcFormatPreference *pref);
 
 /* Parses a negotiated Format param into @info. @modifier is set to the
  * negotiated modifier or ZC_DRM_FORMAT_MOD_INVALID when none was.

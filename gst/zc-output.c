@@ -21,7 +21,7 @@ GST_DEBUG_CATEGORY_STATIC (zc_output_debug);
 #define GST_CAT_DEFAULT zc_output_debug
 
 void
-zc_output_clear (ZcOutput * out)
+zc_output_clear (ZcOutput *out)
 {
   g_clear_pointer (&out->cuda, zc_cuda_output_free);
   g_clear_pointer (&out->modifiers, zc_modifiers_free);
@@ -34,14 +34,15 @@ zc_output_clear (ZcOutput * out)
 const gchar *
 zc_output_mode_name (ZcOutputMode mode)
 {
-  return mode == ZC_OUTPUT_MODE_CUDA ? "cuda" :
-      mode == ZC_OUTPUT_MODE_DMABUF ? "dmabuf" : "system";
+  return mode == ZC_OUTPUT_MODE_CUDA  ? "cuda"
+      : mode == ZC_OUTPUT_MODE_DMABUF ? "dmabuf"
+                                      : "system";
 }
 
 /* Does downstream name this memory explicitly? ANY (a fakesink, an appsink
  * without caps) does not count: system memory is what such a sink expects. */
 static gboolean
-peer_takes_feature (GstCaps * peer, const gchar * feature)
+peer_takes_feature (GstCaps *peer, const gchar *feature)
 {
   if (peer == NULL || gst_caps_is_any (peer))
     return FALSE;
@@ -56,7 +57,7 @@ peer_takes_feature (GstCaps * peer, const gchar * feature)
 /* EGL on render-node, for the modifiers it can import. Its absence (no
  * /dev/dri, no libEGL) only means no DMA-BUF is offered. */
 static void
-open_egl (ZcOutput * out, const gchar * render_node)
+open_egl (ZcOutput *out, const gchar *render_node)
 {
 #if ZC_HAVE_EGL
   GError *error = NULL;
@@ -72,8 +73,8 @@ open_egl (ZcOutput * out, const gchar * render_node)
 /* Fills @out's modifiers for @formats from EGL; with no EGL, the layouts any
  * importer understands (linear, and implicit) when @fallback says so. */
 static void
-collect_modifiers (ZcOutput * out,
-    const enum spa_video_format *formats, guint n_formats, gboolean fallback)
+collect_modifiers (ZcOutput *out, const enum spa_video_format *formats,
+    guint n_formats, gboolean fallback)
 {
   out->modifiers = zc_modifiers_new ();
   for (guint i = 0; i < n_formats; i++) {
@@ -96,14 +97,14 @@ collect_modifiers (ZcOutput * out,
   }
   if (GST_LEVEL_DEBUG <= gst_debug_category_get_threshold (GST_CAT_DEFAULT)) {
     gchar *str = zc_modifiers_to_string (out->modifiers);
-    GST_DEBUG (  "DMA-BUF modifiers to offer: %s", str);
+    GST_DEBUG ("DMA-BUF modifiers to offer: %s", str);
     g_free (str);
   }
 }
 
 static gboolean
-setup_cuda (ZcOutput * out, GstElement * element, const gchar * render_node,
-    gint device_id, gpointer * cuda_ctx, GError ** error)
+setup_cuda (ZcOutput *out, GstElement *element, const gchar *render_node,
+    gint device_id, gpointer *cuda_ctx, GError **error)
 {
 #if ZC_HAVE_CUDA
   GstCudaContext *ctx = NULL;
@@ -121,8 +122,7 @@ setup_cuda (ZcOutput * out, GstElement * element, const gchar * render_node,
   if (ctx == NULL) {
     /* Asks downstream (nvh264enc) and the application for a context first,
      * so encoder and source share one. */
-    if (!gst_cuda_ensure_element_context (element, device_id,
-            &ctx)) {
+    if (!gst_cuda_ensure_element_context (element, device_id, &ctx)) {
       g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
           "Could not create a CUDA context on device %d", device_id);
       return FALSE;
@@ -143,15 +143,15 @@ setup_cuda (ZcOutput * out, GstElement * element, const gchar * render_node,
 /* Decides the output mode from the property, what downstream takes and
  * what works here; auto says what it chose and why. */
 gboolean
-zc_output_choose (ZcOutput * out, GstElement * element,
-    ZcOutputMode requested, const gchar * render_node, gint device_id,
-    gpointer * cuda_ctx, GError ** error)
+zc_output_choose (ZcOutput *out, GstElement *element, ZcOutputMode requested,
+    const gchar *render_node, gint device_id, gpointer *cuda_ctx,
+    GError **error)
 {
   GError *why = NULL;
   gboolean ok = TRUE;
 
-  GST_DEBUG_CATEGORY_INIT (zc_output_debug, "zcoutput", 0,
-      "zerocast output mode");
+  GST_DEBUG_CATEGORY_INIT (
+      zc_output_debug, "zcoutput", 0, "zerocast output mode");
 
   switch (requested) {
     case ZC_OUTPUT_MODE_CUDA:
@@ -170,7 +170,8 @@ zc_output_choose (ZcOutput * out, GstElement * element,
       if (!peer_takes_feature (out->peer_caps, "memory:CUDAMemory")) {
         why = g_error_new (ZC_ERROR, ZC_ERROR_UNSUPPORTED,
             "downstream does not take CUDA memory");
-      } else if (setup_cuda (out, element, render_node, device_id, cuda_ctx, &why)) {
+      } else if (setup_cuda (
+                     out, element, render_node, device_id, cuda_ctx, &why)) {
         out->mode = ZC_OUTPUT_MODE_CUDA;
         GST_INFO_OBJECT (element, "output-mode=auto chose CUDA memory");
         break;
@@ -179,14 +180,18 @@ zc_output_choose (ZcOutput * out, GstElement * element,
         open_egl (out, render_node);
         if (out->egl) {
           out->mode = ZC_OUTPUT_MODE_DMABUF;
-          GST_INFO_OBJECT (element, "output-mode=auto chose DMA-BUF (no CUDA: "
-              "%s)", why->message);
+          GST_INFO_OBJECT (element,
+              "output-mode=auto chose DMA-BUF (no CUDA: "
+              "%s)",
+              why->message);
           break;
         }
       }
       out->mode = ZC_OUTPUT_MODE_SYSTEM;
-      GST_INFO_OBJECT (element, "output-mode=auto chose system memory (no CUDA: "
-          "%s; no DMA-BUF downstream or EGL)", why->message);
+      GST_INFO_OBJECT (element,
+          "output-mode=auto chose system memory (no CUDA: "
+          "%s; no DMA-BUF downstream or EGL)",
+          why->message);
       break;
   }
   g_clear_error (&why);
@@ -195,16 +200,16 @@ zc_output_choose (ZcOutput * out, GstElement * element,
 
 /* Caps for the frames of a newly negotiated format, in the chosen memory. */
 GstCaps *
-zc_output_caps (ZcOutput * out, const GstVideoInfo * info,
-    guint64 modifier, GError ** error)
+zc_output_caps (
+    ZcOutput *out, const GstVideoInfo *info, guint64 modifier, GError **error)
 {
   GstCaps *caps;
 
   switch (out->mode) {
     case ZC_OUTPUT_MODE_CUDA:
-      return zc_cuda_output_configure (out->cuda, info, modifier,
-          out->peer_caps, error);
-    case ZC_OUTPUT_MODE_DMABUF:{
+      return zc_cuda_output_configure (
+          out->cuda, info, modifier, out->peer_caps, error);
+    case ZC_OUTPUT_MODE_DMABUF: {
 #if ZC_HAVE_GST_1_24
       GstVideoInfoDmaDrm drm;
       const ZcFormat *fmt = zc_format_from_gst (GST_VIDEO_INFO_FORMAT (info));
@@ -212,15 +217,16 @@ zc_output_caps (ZcOutput * out, const GstVideoInfo * info,
       gst_video_info_dma_drm_init (&drm);
       drm.vinfo = *info;
       drm.drm_fourcc = fmt->drm;
-      drm.drm_modifier = modifier == ZC_DRM_FORMAT_MOD_INVALID ?
-          ZC_DRM_FORMAT_MOD_LINEAR : modifier;
+      drm.drm_modifier = modifier == ZC_DRM_FORMAT_MOD_INVALID
+          ? ZC_DRM_FORMAT_MOD_LINEAR
+          : modifier;
       caps = gst_video_info_dma_drm_to_caps (&drm);
 #else
       /* 1.22 caps cannot name a modifier: only linear or implicit layouts
        * were offered in this mode. */
       caps = gst_video_info_to_caps (info);
-      gst_caps_set_features (caps, 0,
-          gst_caps_features_new ("memory:DMABuf", NULL));
+      gst_caps_set_features (
+          caps, 0, gst_caps_features_new ("memory:DMABuf", NULL));
 #endif
       return caps;
     }
@@ -232,8 +238,8 @@ zc_output_caps (ZcOutput * out, const GstVideoInfo * info,
 
 /* Which of our formats to offer PipeWire in the chosen mode. */
 guint
-zc_output_formats (ZcOutput * out, enum spa_video_format *formats,
-    guint max_formats)
+zc_output_formats (
+    ZcOutput *out, enum spa_video_format *formats, guint max_formats)
 {
   switch (out->mode) {
     case ZC_OUTPUT_MODE_CUDA:
@@ -243,20 +249,18 @@ zc_output_formats (ZcOutput * out, enum spa_video_format *formats,
 #if ZC_HAVE_GST_1_24
       return zc_format_filter_caps (NULL, NULL, formats, max_formats);
 #else
-      return zc_format_filter_caps (out->peer_caps, "memory:DMABuf",
-          formats, max_formats);
+      return zc_format_filter_caps (
+          out->peer_caps, "memory:DMABuf", formats, max_formats);
 #endif
     case ZC_OUTPUT_MODE_SYSTEM:
     default:
-      return zc_format_filter_caps (out->peer_caps, NULL, formats,
-          max_formats);
+      return zc_format_filter_caps (out->peer_caps, NULL, formats, max_formats);
   }
 }
 
-
 guint32
-zc_output_data_types (ZcOutput * out, const enum spa_video_format *formats,
-    guint n_formats)
+zc_output_data_types (
+    ZcOutput *out, const enum spa_video_format *formats, guint n_formats)
 {
   guint32 shm = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr);
 
@@ -266,8 +270,9 @@ zc_output_data_types (ZcOutput * out, const enum spa_video_format *formats,
       if (out->egl == NULL)
         return shm;
       collect_modifiers (out, formats, n_formats, FALSE);
-      return zc_modifiers_is_empty (out->modifiers) ? shm :
-          shm | (1 << SPA_DATA_DmaBuf);
+      return zc_modifiers_is_empty (out->modifiers)
+          ? shm
+          : shm | (1 << SPA_DATA_DmaBuf);
     case ZC_OUTPUT_MODE_DMABUF:
 #if !ZC_HAVE_GST_1_24 && ZC_HAVE_EGL
       /* 1.22 caps cannot carry a modifier: offer only layouts that need

@@ -24,11 +24,11 @@ typedef enum
 
 typedef struct
 {
-  ZcOutputMode mode;            /* never AUTO once chosen */
-  GstCaps *peer_caps;           /* what downstream said it takes; owned */
-  gpointer egl;                 /* ZcEgl, for DMA-BUF modifiers and imports */
-  ZcModifiers *modifiers;       /* the DMA-BUF offers */
-  ZcCudaOutput *cuda;           /* cuda mode */
+  ZcOutputMode mode;      /* never AUTO once chosen */
+  GstCaps *peer_caps;     /* what downstream said it takes; owned */
+  gpointer egl;           /* ZcEgl, for DMA-BUF modifiers and imports */
+  ZcModifiers *modifiers; /* the DMA-BUF offers */
+  ZcCudaOutput *cuda;     /* cuda mode */
 } ZcOutput;
 
 const gchar *zc_output_mode_name (ZcOutputMode mode);
@@ -38,24 +38,24 @@ const gchar *zc_output_mode_name (ZcOutputMode mode);
  * used or filled through the context query, so downstream shares it. Fails
  * when a mode asked for explicitly cannot work; auto falls back and logs
  * why at INFO. */
-gboolean zc_output_choose (ZcOutput * out, GstElement * element,
-    ZcOutputMode requested, const gchar * render_node, gint device_id,
-    gpointer * cuda_ctx, GError ** error);
+gboolean zc_output_choose (ZcOutput *out, GstElement *element,
+    ZcOutputMode requested, const gchar *render_node, gint device_id,
+    gpointer *cuda_ctx, GError **error);
 
 /* Which of our formats to offer PipeWire in the chosen mode. */
-guint zc_output_formats (ZcOutput * out, enum spa_video_format *formats,
-    guint max_formats);
+guint zc_output_formats (
+    ZcOutput *out, enum spa_video_format *formats, guint max_formats);
 
 /* The SPA data types to accept in the chosen mode; collects the DMA-BUF
  * modifiers to offer for @formats into out->modifiers. */
-guint32 zc_output_data_types (ZcOutput * out,
-    const enum spa_video_format *formats, guint n_formats);
+guint32 zc_output_data_types (
+    ZcOutput *out, const enum spa_video_format *formats, guint n_formats);
 
 /* Caps for frames of a newly negotiated format, in the chosen memory. */
-GstCaps *zc_output_caps (ZcOutput * out, const GstVideoInfo * info,
-    guint64 modifier, GError ** error);
+GstCaps *zc_output_caps (
+    ZcOutput *out, const GstVideoInfo *info, guint64 modifier, GError **error);
 
 /* Frees what the mode set up; the ZcOutput can be chosen again. */
-void zc_output_clear (ZcOutput * out);
+void zc_output_clear (ZcOutput *out);
 
 G_END_DECLS

@@ -10,7 +10,7 @@
  * (renegotiation, disconnect); the slot's own mapping keeps the memory valid
  * until the last frame using it is gone.
  */
-#define _GNU_SOURCE             /* mremap */
+#define _GNU_SOURCE /* mremap */
 #include "zc-stream-private.h"
 
 #include <errno.h>
@@ -24,7 +24,7 @@
 #define GST_CAT_DEFAULT zc_stream_debug
 
 void
-zc_slot_unref (ZcSlot * slot)
+zc_slot_unref (ZcSlot *slot)
 {
   if (!g_atomic_int_dec_and_test (&slot->refcount))
     return;
@@ -44,7 +44,7 @@ zc_stream_on_add_buffer (void *data, struct pw_buffer *b)
   struct spa_data *d = &b->buffer->datas[0];
   ZcSlot *slot = g_new0 (ZcSlot, 1);
 
-  slot->refcount = 1;           /* PipeWire's: dropped in remove_buffer */
+  slot->refcount = 1; /* PipeWire's: dropped in remove_buffer */
   g_mutex_init (&slot->lock);
   g_cond_init (&slot->cond);
   slot->pwb = b;
@@ -120,10 +120,12 @@ zc_stream_on_remove_buffer (void *data, struct pw_buffer *b)
     gint64 deadline = g_get_monotonic_time () + 200 * G_TIME_SPAN_MILLISECOND;
     g_mutex_lock (&slot->lock);
     while (slot->lent > 0
-        && g_cond_wait_until (&slot->cond, &slot->lock, deadline));
+        && g_cond_wait_until (&slot->cond, &slot->lock, deadline))
+      ;
     if (slot->lent > 0)
       GST_WARNING ("a frame in removed MemPtr buffer %p is still held "
-          "downstream; it must not be read any more", b);
+                   "downstream; it must not be read any more",
+          b);
     g_mutex_unlock (&slot->lock);
   }
   zc_slot_unref (slot);
@@ -162,7 +164,7 @@ lease_release (gpointer data)
 
 /* Is this buffer a picture we can use? Requeues nothing: the caller does. */
 static gboolean
-frame_is_usable (ZcStream * s, struct pw_buffer *b, gsize * out_stride)
+frame_is_usable (ZcStream *s, struct pw_buffer *b, gsize *out_stride)
 {
   struct spa_data *d = &b->buffer->datas[0];
   struct spa_meta_header *h;
@@ -190,17 +192,19 @@ frame_is_usable (ZcStream * s, struct pw_buffer *b, gsize * out_stride)
     return TRUE;
   }
   width_bytes = (gsize) GST_VIDEO_INFO_WIDTH (&s->info) * 4;
-  stride = d->chunk->stride > 0 ? (gsize) d->chunk->stride :
-      (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&s->info, 0);
+  stride = d->chunk->stride > 0
+      ? (gsize) d->chunk->stride
+      : (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&s->info, 0);
   need = stride * (GST_VIDEO_INFO_HEIGHT (&s->info) - 1) + width_bytes;
   if (stride < width_bytes || d->chunk->size < need
       || (gsize) d->chunk->offset + d->chunk->size > d->maxsize
       || slot->data == NULL) {
     zc_stats_add (&s->stats->frames_corrupted, 1);
     GST_WARNING ("skipping a torn or short buffer: size %u offset %u stride "
-        "%d, a %dx%d frame needs %" G_GSIZE_FORMAT, d->chunk->size,
-        d->chunk->offset, d->chunk->stride, GST_VIDEO_INFO_WIDTH (&s->info),
-        GST_VIDEO_INFO_HEIGHT (&s->info), need);
+                 "%d, a %dx%d frame needs %" G_GSIZE_FORMAT,
+        d->chunk->size, d->chunk->offset, d->chunk->stride,
+        GST_VIDEO_INFO_WIDTH (&s->info), GST_VIDEO_INFO_HEIGHT (&s->info),
+        need);
     return FALSE;
   }
   *out_stride = stride;
@@ -208,7 +212,7 @@ frame_is_usable (ZcStream * s, struct pw_buffer *b, gsize * out_stride)
 }
 
 static ZcLease *
-lease_new (ZcStream * s, ZcSlot * slot)
+lease_new (ZcStream *s, ZcSlot *slot)
 {
   ZcLease *lease = g_new (ZcLease, 1);
 
@@ -236,8 +240,8 @@ lease_quark (void)
 }
 
 static void
-append_dmabuf_planes (ZcStream * s, GstBuffer * buf, struct pw_buffer *b,
-    ZcLease * lease)
+append_dmabuf_planes (
+    ZcStream *s, GstBuffer *buf, struct pw_buffer *b, ZcLease *lease)
 {
   ZcSlot *slot = lease->slot;
 
@@ -252,17 +256,17 @@ append_dmabuf_planes (ZcStream * s, GstBuffer * buf, struct pw_buffer *b,
     slot->strides[i] = (guint32) chunk->stride;
     /* Our own fd: the memory may outlive PipeWire's buffer. */
     mem = gst_dmabuf_allocator_alloc (s->dmabuf_allocator,
-        fcntl (slot->fds[i], F_DUPFD_CLOEXEC, 3), size ? size :
-        (gsize) chunk->offset + chunk->size);
+        fcntl (slot->fds[i], F_DUPFD_CLOEXEC, 3),
+        size ? size : (gsize) chunk->offset + chunk->size);
     if (i == 0)
-      gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), lease_quark (),
-          lease, lease_release);
+      gst_mini_object_set_qdata (
+          GST_MINI_OBJECT_CAST (mem), lease_quark (), lease, lease_release);
     gst_buffer_append_memory (buf, mem);
   }
 }
 
 static GstBuffer *
-wrap_frame (ZcStream * s, struct pw_buffer *b, gsize stride)
+wrap_frame (ZcStream *s, struct pw_buffer *b, gsize stride)
 {
   struct spa_data *d = &b->buffer->datas[0];
   struct spa_meta_header *h;
@@ -277,8 +281,8 @@ wrap_frame (ZcStream * s, struct pw_buffer *b, gsize stride)
   if (slot->type == SPA_DATA_DmaBuf) {
     lease = lease_new (s, slot);
     append_dmabuf_planes (s, buf, b, lease);
-    gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (buf), lease_quark (),
-        lease, NULL);
+    gst_mini_object_set_qdata (
+        GST_MINI_OBJECT_CAST (buf), lease_quark (), lease, NULL);
     for (guint i = 0; i < slot->n_planes && i < GST_VIDEO_MAX_PLANES; i++) {
       offset[i] = slot->offsets[i];
       strides[i] = (gint) slot->strides[i];
@@ -289,15 +293,14 @@ wrap_frame (ZcStream * s, struct pw_buffer *b, gsize stride)
      * screencast stalls. Copy this frame instead, and say so. */
     GST_LOG ("%d of %d buffers are downstream: copying this frame",
         g_atomic_int_get (&s->lent_slots), s->n_buffers);
-    gpointer copy = g_memdup2 (slot->data + d->chunk->offset,
-        d->chunk->size);
+    gpointer copy = g_memdup2 (slot->data + d->chunk->offset, d->chunk->size);
 
     /* The memory owns the copy: g_free it with the memory (leaked every
      * copied frame before; found by the element test under
      * scripts/test-sanitizers.sh). */
     gst_buffer_append_memory (buf,
-        gst_memory_new_wrapped (0, copy, d->chunk->size, 0, d->chunk->size,
-            copy, g_free));
+        gst_memory_new_wrapped (
+            0, copy, d->chunk->size, 0, d->chunk->size, copy, g_free));
     zc_stats_add (&s->stats->bytes_copied, (gint64) d->chunk->size);
     pw_stream_queue_buffer (s->stream, b);
   } else {
@@ -305,23 +308,23 @@ wrap_frame (ZcStream * s, struct pw_buffer *b, gsize stride)
     /* Lent, not copied: the PipeWire buffer goes back when this memory is
      * freed downstream. */
     gst_buffer_append_memory (buf,
-        gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY,
-            (gpointer) slot->data, slot->maxsize, d->chunk->offset,
-            d->chunk->size, lease, lease_release));
-    gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (buf), lease_quark (),
-        lease, NULL);
+        gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY, (gpointer) slot->data,
+            slot->maxsize, d->chunk->offset, d->chunk->size, lease,
+            lease_release));
+    gst_mini_object_set_qdata (
+        GST_MINI_OBJECT_CAST (buf), lease_quark (), lease, NULL);
   }
   gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
       GST_VIDEO_INFO_FORMAT (&s->info), GST_VIDEO_INFO_WIDTH (&s->info),
       GST_VIDEO_INFO_HEIGHT (&s->info), MAX (slot->n_planes, 1), offset,
       strides);
 
-  crop = spa_buffer_find_meta_data (b->buffer, SPA_META_VideoCrop,
-      sizeof (*crop));
+  crop =
+      spa_buffer_find_meta_data (b->buffer, SPA_META_VideoCrop, sizeof (*crop));
   if (crop && spa_meta_region_is_valid (crop)
       && (crop->region.size.width < (guint) GST_VIDEO_INFO_WIDTH (&s->info)
-          || crop->region.size.height <
-          (guint) GST_VIDEO_INFO_HEIGHT (&s->info))) {
+          || crop->region.size.height
+              < (guint) GST_VIDEO_INFO_HEIGHT (&s->info))) {
     GstVideoCropMeta *cm = gst_buffer_add_video_crop_meta (buf);
     cm->x = crop->region.position.x;
     cm->y = crop->region.position.y;
@@ -365,15 +368,15 @@ zc_stream_on_process (void *data)
     return;
   zc_stats_add (&s->stats->frames_received, 1);
   if (s->callbacks.frame)
-    s->callbacks.frame (s->user_data, wrap_frame (s, newest, newest_stride),
-        s->format_seq);
+    s->callbacks.frame (
+        s->user_data, wrap_frame (s, newest, newest_stride), s->format_seq);
 }
 
 gboolean
-zc_stream_frame_get_source (GstBuffer * frame, ZcFrameSource * src)
+zc_stream_frame_get_source (GstBuffer *frame, ZcFrameSource *src)
 {
-  ZcLease *lease = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (frame),
-      lease_quark ());
+  ZcLease *lease =
+      gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (frame), lease_quark ());
   ZcSlot *slot;
 
   if (lease == NULL)
@@ -393,23 +396,22 @@ zc_stream_frame_get_source (GstBuffer * frame, ZcFrameSource * src)
 }
 
 gpointer
-zc_stream_frame_get_data (GstBuffer * frame)
+zc_stream_frame_get_data (GstBuffer *frame)
 {
-  ZcLease *lease = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (frame),
-      lease_quark ());
+  ZcLease *lease =
+      gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (frame), lease_quark ());
 
   return lease ? lease->slot->user_data : NULL;
 }
 
 void
-zc_stream_frame_set_data (GstBuffer * frame, gpointer data,
-    GDestroyNotify destroy)
+zc_stream_frame_set_data (
+    GstBuffer *frame, gpointer data, GDestroyNotify destroy)
 {
-  ZcLease *lease = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (frame),
-      lease_quark ());
+  ZcLease *lease =
+      gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (frame), lease_quark ());
 
   g_return_if_fail (lease != NULL && lease->slot->user_data == NULL);
   lease->slot->user_data = data;
   lease->slot->user_destroy = destroy;
 }
-

@@ -14,17 +14,17 @@ GST_DEBUG_CATEGORY_EXTERN (zc_stream_debug);
 typedef struct
 {
   gint refcount;
-  struct pw_buffer *pwb;        /* NULL once PipeWire removed the buffer */
-  guint8 *map;                  /* our own mapping of a MemFd, or NULL */
+  struct pw_buffer *pwb; /* NULL once PipeWire removed the buffer */
+  guint8 *map;           /* our own mapping of a MemFd, or NULL */
   gsize map_size;
-  const guint8 *data;           /* start of the data: in map, or MemPtr */
+  const guint8 *data; /* start of the data: in map, or MemPtr */
   gsize maxsize;
-  guint32 type;                 /* SPA_DATA_* */
-  guint n_planes;               /* DmaBuf: fds owned by PipeWire */
+  guint32 type;   /* SPA_DATA_* */
+  guint n_planes; /* DmaBuf: fds owned by PipeWire */
   gint fds[4];
-  guint32 offsets[4];           /* from the chunks of the latest frame */
+  guint32 offsets[4]; /* from the chunks of the latest frame */
   guint32 strides[4];
-  gpointer user_data;           /* zc_stream_frame_set_data() */
+  gpointer user_data; /* zc_stream_frame_set_data() */
   GDestroyNotify user_destroy;
   /* Frames lent downstream; @lock and @cond are leaf locks (never held
    * while taking another) so remove_buffer can wait on them. */
@@ -60,31 +60,31 @@ struct _ZcStream
   gint pending_seq;
   gboolean sync_done;
   gboolean failed;
-  GArray *offered;              /* enum spa_video_format the node offers */
-  gboolean offered_other;       /* it offered formats that are not ours */
-  gboolean offered_dmabuf;      /* some offer had a modifier (DMA-BUF) */
+  GArray *offered;         /* enum spa_video_format the node offers */
+  gboolean offered_other;  /* it offered formats that are not ours */
+  gboolean offered_dmabuf; /* some offer had a modifier (DMA-BUF) */
 
   guint32 data_types;
-  ZcModifiers *modifiers;       /* loop lock; DMA-BUF offers left */
+  ZcModifiers *modifiers; /* loop lock; DMA-BUF offers left */
   enum spa_video_format formats[16];
   ZcFormatPreference preference;
   guint n_formats;
   GstAllocator *dmabuf_allocator;
-  gint n_buffers;               /* PipeWire thread only */
-  gint lent_slots;              /* atomic: buffers with frames downstream */
+  gint n_buffers;  /* PipeWire thread only */
+  gint lent_slots; /* atomic: buffers with frames downstream */
   gboolean have_format;
   GstVideoInfo info;
   guint format_seq;
 };
 
-ZcStream *zc_stream_ref (ZcStream * s);
-void zc_stream_unref (ZcStream * s);
-void zc_slot_unref (ZcSlot * slot);
+ZcStream *zc_stream_ref (ZcStream *s);
+void zc_stream_unref (ZcStream *s);
+void zc_slot_unref (ZcSlot *slot);
 
 /* Reports a fatal stream error once (PipeWire thread, or the caller's with
  * the loop lock held). */
-void zc_stream_report_error (ZcStream * s, ZcError code,
-    const gchar * format, ...) G_GNUC_PRINTF (3, 4);
+void zc_stream_report_error (
+    ZcStream *s, ZcError code, const gchar *format, ...) G_GNUC_PRINTF (3, 4);
 
 /* pw_stream events handled in zc-stream-buffers.c. */
 void zc_stream_on_add_buffer (void *data, struct pw_buffer *b);

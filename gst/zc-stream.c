@@ -23,14 +23,14 @@ GST_DEBUG_CATEGORY (zc_stream_debug);
 #define ZC_NEGOTIATION_TIMEOUT_S 10
 
 ZcStream *
-zc_stream_ref (ZcStream * s)
+zc_stream_ref (ZcStream *s)
 {
   g_atomic_int_inc (&s->refcount);
   return s;
 }
 
 void
-zc_stream_unref (ZcStream * s)
+zc_stream_unref (ZcStream *s)
 {
   if (!g_atomic_int_dec_and_test (&s->refcount))
     return;
@@ -51,8 +51,7 @@ zc_stream_unref (ZcStream * s)
 /* Called on the PipeWire thread or, when the failure is found before the
  * thread loop runs our stream, on the caller's thread with the lock held. */
 void
-zc_stream_report_error (ZcStream * s, ZcError code, const gchar * format,
-    ...)
+zc_stream_report_error (ZcStream *s, ZcError code, const gchar *format, ...)
 {
   GError *error;
   va_list args;
@@ -88,8 +87,8 @@ on_core_error (void *data, uint32_t id, int seq, int res, const char *message)
 {
   ZcStream *s = data;
 
-  GST_DEBUG ("core error id %u seq %d: %s (%s)", id, seq, message,
-      spa_strerror (res));
+  GST_DEBUG (
+      "core error id %u seq %d: %s (%s)", id, seq, message, spa_strerror (res));
   if (id == PW_ID_CORE && res == -EPIPE)
     zc_stream_report_error (s, ZC_ERROR_NO_DAEMON,
         "Lost the connection to the PipeWire daemon (it stopped or "
@@ -127,7 +126,8 @@ on_registry_global_remove (void *data, uint32_t id)
   s->node_removed = TRUE;
   zc_stream_report_error (s, ZC_ERROR_NO_NODE,
       "PipeWire node %u went away (the screencast or its producer stopped). "
-      "Start a new ScreenCast session and use its node id.", id);
+      "Start a new ScreenCast session and use its node id.",
+      id);
 }
 
 static const struct pw_registry_events registry_events = {
@@ -137,8 +137,8 @@ static const struct pw_registry_events registry_events = {
 };
 
 static void
-on_node_param (void *data, int seq, uint32_t id, uint32_t index,
-    uint32_t next, const struct spa_pod *param)
+on_node_param (void *data, int seq, uint32_t id, uint32_t index, uint32_t next,
+    const struct spa_pod *param)
 {
   ZcStream *s = data;
   const struct spa_pod_prop *prop;
@@ -159,12 +159,12 @@ on_node_param (void *data, int seq, uint32_t id, uint32_t index,
   prop = spa_pod_find_prop (param, NULL, SPA_FORMAT_VIDEO_format);
   if (prop == NULL)
     return;
-  value_type = SPA_POD_TYPE (&prop->value) == SPA_TYPE_Choice ?
-      SPA_POD_CHOICE_VALUE_TYPE (&prop->value) : SPA_POD_TYPE (&prop->value);
+  value_type = SPA_POD_TYPE (&prop->value) == SPA_TYPE_Choice
+      ? SPA_POD_CHOICE_VALUE_TYPE (&prop->value)
+      : SPA_POD_TYPE (&prop->value);
   if (value_type != SPA_TYPE_Id)
     return;
-  values = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n_values,
-          &choice));
+  values = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n_values, &choice));
   for (uint32_t i = 0; i < n_values; i++) {
     if (zc_format_from_spa (values[i]) == NULL)
       s->offered_other = TRUE;
@@ -179,7 +179,7 @@ static const struct pw_node_events node_events = {
 
 /* Waits, lock held, for the daemon to answer everything asked so far. */
 static gboolean
-sync_core (ZcStream * s, GError ** error)
+sync_core (ZcStream *s, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + ZC_SYNC_TIMEOUT_US;
 
@@ -217,13 +217,12 @@ describe_formats (const enum spa_video_format *formats, guint n)
  * negotiates. A node that lists nothing is given the benefit of the doubt:
  * the negotiation timeout still covers it. */
 static gboolean
-check_node_formats (ZcStream * s, const ZcStreamConfig * config,
-    GError ** error)
+check_node_formats (ZcStream *s, const ZcStreamConfig *config, GError **error)
 {
   gchar *ours, *theirs;
 
-  s->node = pw_registry_bind (s->registry, s->node_id, PW_TYPE_INTERFACE_Node,
-      PW_VERSION_NODE, 0);
+  s->node = pw_registry_bind (
+      s->registry, s->node_id, PW_TYPE_INTERFACE_Node, PW_VERSION_NODE, 0);
   if (s->node == NULL)
     return TRUE;
   pw_node_add_listener (s->node, &s->node_listener, &node_events, s);
@@ -246,12 +245,13 @@ check_node_formats (ZcStream * s, const ZcStreamConfig * config,
         return TRUE;
 
   ours = describe_formats (config->formats, config->n_formats);
-  theirs = describe_formats ((const enum spa_video_format *) s->offered->data,
-      s->offered->len);
+  theirs = describe_formats (
+      (const enum spa_video_format *) s->offered->data, s->offered->len);
   g_set_error (error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
       "PipeWire node %u offers %s; pipewirezerocopysrc (with what "
       "downstream accepts) can take %s. Capture a screen node, or put a "
-      "converter in the producer.", s->node_id, theirs, ours);
+      "converter in the producer.",
+      s->node_id, theirs, ours);
   g_free (ours);
   g_free (theirs);
   return FALSE;
@@ -268,17 +268,19 @@ on_state_changed (void *data, enum pw_stream_state old,
   GST_DEBUG ("stream state %s -> %s", pw_stream_state_as_string (old),
       pw_stream_state_as_string (state));
   if (state == PW_STREAM_STATE_ERROR)
-    zc_stream_report_error (s, ZC_ERROR_STREAM, "PipeWire stream error on node %u: %s",
-        s->node_id, error ? error : "unknown");
+    zc_stream_report_error (s, ZC_ERROR_STREAM,
+        "PipeWire stream error on node %u: %s", s->node_id,
+        error ? error : "unknown");
   else if (state == PW_STREAM_STATE_UNCONNECTED
       && old != PW_STREAM_STATE_CONNECTING)
     zc_stream_report_error (s, ZC_ERROR_NO_NODE,
         "The PipeWire stream from node %u was disconnected (the producer "
-        "went away).", s->node_id);
+        "went away).",
+        s->node_id);
 }
 
 static void
-update_buffer_params (ZcStream * s)
+update_buffer_params (ZcStream *s)
 {
   guint8 buffer[1024];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
@@ -291,30 +293,28 @@ update_buffer_params (ZcStream * s)
    * PipeWire removes its buffer. MemPtr, PipeWire's own mapping, only for a
    * producer that offers nothing else. */
   if (fd_types != 0 && fd_types != s->data_types)
-    params[n++] = spa_pod_builder_add_object (&b,
-        SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
-        SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int (8, 2, 16),
-        SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (1),
-        SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int (fd_types));
-  params[n++] = spa_pod_builder_add_object (&b,
-      SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
+    params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamBuffers,
+        SPA_PARAM_Buffers, SPA_PARAM_BUFFERS_buffers,
+        SPA_POD_CHOICE_RANGE_Int (8, 2, 16), SPA_PARAM_BUFFERS_blocks,
+        SPA_POD_Int (1), SPA_PARAM_BUFFERS_dataType,
+        SPA_POD_CHOICE_FLAGS_Int (fd_types));
+  params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamBuffers,
+      SPA_PARAM_Buffers,
       /* Enough that frames held downstream (an encoder's lookahead, the
        * keepalive's last frame) never starve the producer. */
       SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int (8, 2, 16),
-      SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (1),
-      SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int (s->data_types));
-  params[n++] = spa_pod_builder_add_object (&b,
-      SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
-      SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Header),
+      SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (1), SPA_PARAM_BUFFERS_dataType,
+      SPA_POD_CHOICE_FLAGS_Int (s->data_types));
+  params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamMeta,
+      SPA_PARAM_Meta, SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Header),
       SPA_PARAM_META_size, SPA_POD_Int (sizeof (struct spa_meta_header)));
-  params[n++] = spa_pod_builder_add_object (&b,
-      SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
-      SPA_PARAM_META_type, SPA_POD_Id (SPA_META_VideoCrop),
+  params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamMeta,
+      SPA_PARAM_Meta, SPA_PARAM_META_type, SPA_POD_Id (SPA_META_VideoCrop),
       SPA_PARAM_META_size, SPA_POD_Int (sizeof (struct spa_meta_region)));
-  params[n++] = spa_pod_builder_add_object (&b,
-      SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
-      SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Cursor),
-      SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int (
+  params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamMeta,
+      SPA_PARAM_Meta, SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Cursor),
+      SPA_PARAM_META_size,
+      SPA_POD_CHOICE_RANGE_Int (
           (int) (sizeof (struct spa_meta_cursor)
               + sizeof (struct spa_meta_bitmap) + 64 * 64 * 4),
           (int) sizeof (struct spa_meta_cursor),
@@ -348,20 +348,19 @@ on_param_changed (void *data, uint32_t id, const struct spa_pod *param)
   s->have_format = TRUE;
   s->format_seq++;
   if (s->negotiation_timer) {
-    pw_loop_destroy_source (pw_thread_loop_get_loop (s->loop),
-        s->negotiation_timer);
+    pw_loop_destroy_source (
+        pw_thread_loop_get_loop (s->loop), s->negotiation_timer);
     s->negotiation_timer = NULL;
   }
   GST_INFO ("node %u: format %s %dx%d %d/%d, modifier 0x%" G_GINT64_MODIFIER
-      "x (format #%u)", s->node_id,
-      gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info)),
+            "x (format #%u)",
+      s->node_id, gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info)),
       GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info),
       GST_VIDEO_INFO_FPS_N (&info), GST_VIDEO_INFO_FPS_D (&info), modifier,
       s->format_seq);
   update_buffer_params (s);
   if (s->callbacks.format_changed)
-    s->callbacks.format_changed (s->user_data, &info, modifier,
-        s->format_seq);
+    s->callbacks.format_changed (s->user_data, &info, modifier, s->format_seq);
 }
 
 static const struct pw_stream_events stream_events = {
@@ -372,7 +371,6 @@ static const struct pw_stream_events stream_events = {
   .remove_buffer = zc_stream_on_remove_buffer,
   .process = zc_stream_on_process,
 };
-
 
 static void
 on_negotiation_timeout (void *data, uint64_t expirations)
@@ -390,8 +388,8 @@ on_negotiation_timeout (void *data, uint64_t expirations)
  * then shared memory for everything: PipeWire takes the first that both
  * sides can do. */
 static guint
-build_enum_formats (ZcStream * s, struct spa_pod_builder *b,
-    const struct spa_pod **params)
+build_enum_formats (
+    ZcStream *s, struct spa_pod_builder *b, const struct spa_pod **params)
 {
   guint n = 0;
 
@@ -399,22 +397,22 @@ build_enum_formats (ZcStream * s, struct spa_pod_builder *b,
     for (guint i = 0; i < s->n_formats; i++) {
       const ZcFormat *fmt = zc_format_from_spa (s->formats[i]);
       guint n_mods = 0;
-      const guint64 *mods = zc_modifiers_get_modifiers (s->modifiers,
-          fmt->drm, &n_mods);
+      const guint64 *mods =
+          zc_modifiers_get_modifiers (s->modifiers, fmt->drm, &n_mods);
 
       if (n_mods > 0)
-        params[n++] = zc_format_build_enum_modifiers (b, fmt->spa, mods,
-            n_mods, &s->preference);
+        params[n++] = zc_format_build_enum_modifiers (
+            b, fmt->spa, mods, n_mods, &s->preference);
     }
   }
   if (s->data_types & ((1u << SPA_DATA_MemFd) | (1u << SPA_DATA_MemPtr)))
-    params[n++] = zc_format_build_enum (b, s->formats, s->n_formats,
-        &s->preference);
+    params[n++] =
+        zc_format_build_enum (b, s->formats, s->n_formats, &s->preference);
   return n;
 }
 
 static gboolean
-connect_stream (ZcStream * s, const ZcStreamConfig * config, GError ** error)
+connect_stream (ZcStream *s, const ZcStreamConfig *config, GError **error)
 {
   guint8 buffer[8192];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
@@ -424,9 +422,9 @@ connect_stream (ZcStream * s, const ZcStreamConfig * config, GError ** error)
   struct timespec timeout = { ZC_NEGOTIATION_TIMEOUT_S, 0 };
   int res;
 
-  props = pw_properties_new (PW_KEY_MEDIA_TYPE, "Video",
-      PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE, "Screen",
-      PW_KEY_NODE_NAME, "pipewirezerocopysrc", NULL);
+  props = pw_properties_new (PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY,
+      "Capture", PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME,
+      "pipewirezerocopysrc", NULL);
   /* target.object by serial is what current session managers follow; the
    * id passed to connect() covers the older ones. */
   if (s->node_serial)
@@ -445,14 +443,14 @@ connect_stream (ZcStream * s, const ZcStreamConfig * config, GError ** error)
     g_free (str);
   }
 
-  s->negotiation_timer = pw_loop_add_timer (pw_thread_loop_get_loop (s->loop),
-      on_negotiation_timeout, s);
-  pw_loop_update_timer (pw_thread_loop_get_loop (s->loop),
-      s->negotiation_timer, &timeout, NULL, false);
+  s->negotiation_timer = pw_loop_add_timer (
+      pw_thread_loop_get_loop (s->loop), on_negotiation_timeout, s);
+  pw_loop_update_timer (pw_thread_loop_get_loop (s->loop), s->negotiation_timer,
+      &timeout, NULL, false);
 
   res = pw_stream_connect (s->stream, PW_DIRECTION_INPUT, s->node_id,
-      PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_DONT_RECONNECT,
-      params, n_params);
+      PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_DONT_RECONNECT, params,
+      n_params);
   if (res < 0) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_STREAM,
         "Could not connect a PipeWire stream to node %u: %s", s->node_id,
@@ -463,16 +461,16 @@ connect_stream (ZcStream * s, const ZcStreamConfig * config, GError ** error)
 }
 
 ZcStream *
-zc_stream_new (const ZcStreamConfig * config,
-    const ZcStreamCallbacks * callbacks, gpointer user_data, GError ** error)
+zc_stream_new (const ZcStreamConfig *config, const ZcStreamCallbacks *callbacks,
+    gpointer user_data, GError **error)
 {
   ZcStream *s;
   const gchar *runtime_dir;
 
   g_return_val_if_fail (config->n_formats > 0, NULL);
 
-  GST_DEBUG_CATEGORY_INIT (zc_stream_debug, "zcstream", 0,
-      "zerocast PipeWire stream");
+  GST_DEBUG_CATEGORY_INIT (
+      zc_stream_debug, "zcstream", 0, "zerocast PipeWire stream");
   pw_init (NULL, NULL);
 
   s = g_new0 (ZcStream, 1);
@@ -505,8 +503,8 @@ zc_stream_new (const ZcStreamConfig * config,
   pw_thread_loop_lock (s->loop);
   if (config->fd >= 0)
     /* The core takes ownership of the fd it is given: keep the caller's. */
-    s->core = pw_context_connect_fd (s->context,
-        fcntl (config->fd, F_DUPFD_CLOEXEC, 3), NULL, 0);
+    s->core = pw_context_connect_fd (
+        s->context, fcntl (config->fd, F_DUPFD_CLOEXEC, 3), NULL, 0);
   else
     s->core = pw_context_connect (s->context, NULL, 0);
   if (s->core == NULL) {
@@ -516,26 +514,28 @@ zc_stream_new (const ZcStreamConfig * config,
     if (config->fd >= 0)
       g_set_error (error, ZC_ERROR, ZC_ERROR_NO_DAEMON,
           "Could not connect to PipeWire through pipewire-fd %d: %s. Pass "
-          "the fd from the portal's OpenPipeWireRemote.", config->fd,
-          g_strerror (errno));
+          "the fd from the portal's OpenPipeWireRemote.",
+          config->fd, g_strerror (errno));
     else
       g_set_error (error, ZC_ERROR, ZC_ERROR_NO_DAEMON,
           "Could not connect to the PipeWire daemon: %s. Is PipeWire "
-          "running for this user (looked in %s)?", g_strerror (errno),
+          "running for this user (looked in %s)?",
+          g_strerror (errno),
           runtime_dir ? runtime_dir : "XDG_RUNTIME_DIR, which is unset");
     goto failed_locked;
   }
   pw_core_add_listener (s->core, &s->core_listener, &core_events, s);
   s->registry = pw_core_get_registry (s->core, PW_VERSION_REGISTRY, 0);
-  pw_registry_add_listener (s->registry, &s->registry_listener,
-      &registry_events, s);
+  pw_registry_add_listener (
+      s->registry, &s->registry_listener, &registry_events, s);
   if (!sync_core (s, error))
     goto failed_locked;
   if (!s->node_found) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_NO_NODE,
         "PipeWire node %u does not exist. Use the node id that the "
         "ScreenCast session announced (PipeWireStreamAdded), or find one "
-        "with pw-dump.", s->node_id);
+        "with pw-dump.",
+        s->node_id);
     goto failed_locked;
   }
   if (!check_node_formats (s, config, error))
@@ -548,22 +548,22 @@ zc_stream_new (const ZcStreamConfig * config,
 failed_locked:
   pw_thread_loop_unlock (s->loop);
 failed:
-  s->failed = TRUE;             /* no error callbacks during teardown */
+  s->failed = TRUE; /* no error callbacks during teardown */
   zc_stream_free (s);
   return NULL;
 }
 
 void
-zc_stream_free (ZcStream * s)
+zc_stream_free (ZcStream *s)
 {
   if (s == NULL)
     return;
   if (s->loop) {
     pw_thread_loop_lock (s->loop);
-    s->failed = TRUE;           /* teardown is not an error */
+    s->failed = TRUE; /* teardown is not an error */
     if (s->negotiation_timer)
-      pw_loop_destroy_source (pw_thread_loop_get_loop (s->loop),
-          s->negotiation_timer);
+      pw_loop_destroy_source (
+          pw_thread_loop_get_loop (s->loop), s->negotiation_timer);
     s->negotiation_timer = NULL;
     if (s->stream) {
       pw_stream_disconnect (s->stream);
@@ -592,18 +592,20 @@ zc_stream_free (ZcStream * s)
 }
 
 void
-zc_stream_drop_modifier (ZcStream * s, guint32 fourcc, guint64 modifier)
+zc_stream_drop_modifier (ZcStream *s, guint32 fourcc, guint64 modifier)
 {
   ZcModifiersDrop left;
 
   pw_thread_loop_lock (s->loop);
-  left = s->modifiers ? zc_modifiers_drop (s->modifiers, fourcc, modifier) :
-      ZC_MODIFIERS_DROP_NOT_FOUND;
+  left = s->modifiers ? zc_modifiers_drop (s->modifiers, fourcc, modifier)
+                      : ZC_MODIFIERS_DROP_NOT_FOUND;
   GST_INFO ("import of %.4s:0x%016" G_GINT64_MODIFIER "x failed: %s",
       (const gchar *) &fourcc, modifier,
-      left == ZC_MODIFIERS_DROP_NOT_FOUND ? "was not offered" :
-      left == ZC_MODIFIERS_DROP_NONE_LEFT ? "no DMA-BUF modifier left, "
-      "falling back to shared memory" : "renegotiating without it");
+      left == ZC_MODIFIERS_DROP_NOT_FOUND ? "was not offered"
+          : left == ZC_MODIFIERS_DROP_NONE_LEFT
+          ? "no DMA-BUF modifier left, "
+            "falling back to shared memory"
+          : "renegotiating without it");
   if (left != ZC_MODIFIERS_DROP_NOT_FOUND && s->stream) {
     guint8 buffer[8192];
     struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));

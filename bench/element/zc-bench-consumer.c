@@ -11,14 +11,14 @@
 static gint64 frames;
 
 static GstPadProbeReturn
-count_frame (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+count_frame (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   g_atomic_pointer_add (&frames, 1);
   return GST_PAD_PROBE_OK;
 }
 
 static gdouble
-cpu_seconds (glong * switches)
+cpu_seconds (glong *switches)
 {
   struct rusage ru;
 
@@ -30,12 +30,11 @@ cpu_seconds (glong * switches)
 }
 
 static guint64
-bytes_copied (GstElement * src)
+bytes_copied (GstElement *src)
 {
   guint64 v = 0;
 
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (src),
-          "bytes-copied"))
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (src), "bytes-copied"))
     g_object_get (src, "bytes-copied", &v, NULL);
   return v;
 }
@@ -45,18 +44,17 @@ main (int argc, char **argv)
 {
   gchar *element = NULL, *mode = NULL;
   gint node = 0, seconds = 10, warmup = 2;
-  GOptionEntry entries[] = {
-    {"element", 0, 0, G_OPTION_ARG_STRING, &element,
-        "pipewiresrc or pipewirezerocopysrc", "NAME"},
-    {"node", 0, 0, G_OPTION_ARG_INT, &node, "PipeWire node id", "ID"},
-    {"seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "Measured seconds", "S"},
-    {"warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Seconds before measuring",
-        "S"},
-    {"output-mode", 0, 0, G_OPTION_ARG_STRING, &mode,
+  GOptionEntry entries[] = { { "element", 0, 0, G_OPTION_ARG_STRING, &element,
+                                 "pipewiresrc or pipewirezerocopysrc", "NAME" },
+    { "node", 0, 0, G_OPTION_ARG_INT, &node, "PipeWire node id", "ID" },
+    { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "Measured seconds", "S" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Seconds before measuring",
+        "S" },
+    { "output-mode", 0, 0, G_OPTION_ARG_STRING, &mode,
         "pipewirezerocopysrc output-mode (default system); cuda adds "
-        "a CUDA-memory caps filter", "MODE"},
-    {NULL}
-  };
+        "a CUDA-memory caps filter",
+        "MODE" },
+    { NULL } };
   GOptionContext *ctx = g_option_context_new ("- one capture consumer");
   GError *error = NULL;
   gchar *desc;
@@ -73,20 +71,23 @@ main (int argc, char **argv)
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || element == NULL
       || node <= 0) {
-    g_printerr ("zc-bench-consumer: %s\n", error ? error->message :
-        "--element and --node are required");
+    g_printerr ("zc-bench-consumer: %s\n",
+        error ? error->message : "--element and --node are required");
     return 2;
   }
   if (g_str_equal (element, "pipewiresrc"))
     /* Upstream needs a caps filter to leave PAUSED (see RECIPES.md). */
     desc = g_strdup_printf ("pipewiresrc name=src path=%d ! video/x-raw ! "
-        "fakesink name=sink sync=false", node);
+                            "fakesink name=sink sync=false",
+        node);
   else
-    desc = g_strdup_printf ("%s name=src pipewire-node-id=%d "
+    desc = g_strdup_printf (
+        "%s name=src pipewire-node-id=%d "
         "keepalive-time=0 output-mode=%s ! %s fakesink name=sink sync=false",
         element, node, mode ? mode : "system",
-        g_strcmp0 (mode, "cuda") == 0 ?
-        "video/x-raw(memory:CUDAMemory),format=NV12 !" : "");
+        g_strcmp0 (mode, "cuda") == 0
+            ? "video/x-raw(memory:CUDAMemory),format=NV12 !"
+            : "");
   pipe = gst_parse_launch (desc, &error);
   if (pipe == NULL) {
     g_printerr ("zc-bench-consumer: %s\n", error->message);
@@ -100,16 +101,16 @@ main (int argc, char **argv)
   gst_element_set_state (pipe, GST_STATE_PLAYING);
 
   /* The bus pop doubles as the timer, and catches an error at once. */
-  msg = gst_bus_timed_pop_filtered (bus, warmup * GST_SECOND,
-      GST_MESSAGE_ERROR);
+  msg =
+      gst_bus_timed_pop_filtered (bus, warmup * GST_SECOND, GST_MESSAGE_ERROR);
   if (msg)
     goto error;
   f0 = g_atomic_pointer_get (&frames);
   c0 = cpu_seconds (&sw0);
   t0 = g_get_monotonic_time () / 1e6;
   b0 = bytes_copied (src);
-  msg = gst_bus_timed_pop_filtered (bus, seconds * GST_SECOND,
-      GST_MESSAGE_ERROR);
+  msg =
+      gst_bus_timed_pop_filtered (bus, seconds * GST_SECOND, GST_MESSAGE_ERROR);
   if (msg)
     goto error;
   f1 = g_atomic_pointer_get (&frames);
@@ -122,16 +123,16 @@ main (int argc, char **argv)
     g_printerr ("zc-bench-consumer: %s received no frame\n", element);
     return 1;
   }
-  g_print ("{\"element\": \"%s\", \"mode\": \"%s\", \"frames\": %" G_GINT64_FORMAT
+  g_print (
+      "{\"element\": \"%s\", \"mode\": \"%s\", \"frames\": %" G_GINT64_FORMAT
       ", \"fps\": %.1f, \"cpu_us_per_frame\": %.1f, "
       "\"context_switches_per_frame\": %.2f, "
-      "\"bytes_copied_per_frame\": %s}\n", element, mode ? mode : "system",
-      f1 - f0,
-      (f1 - f0) / (t1 - t0), (c1 - c0) * 1e6 / (f1 - f0),
-      (gdouble) (sw1 - sw0) / (f1 - f0),
-      g_object_class_find_property (G_OBJECT_GET_CLASS (src),
-          "bytes-copied") ? g_strdup_printf ("%.0f",
-          (gdouble) (b1 - b0) / (f1 - f0)) : "null");
+      "\"bytes_copied_per_frame\": %s}\n",
+      element, mode ? mode : "system", f1 - f0, (f1 - f0) / (t1 - t0),
+      (c1 - c0) * 1e6 / (f1 - f0), (gdouble) (sw1 - sw0) / (f1 - f0),
+      g_object_class_find_property (G_OBJECT_GET_CLASS (src), "bytes-copied")
+          ? g_strdup_printf ("%.0f", (gdouble) (b1 - b0) / (f1 - f0))
+          : "null");
   return 0;
 
 error:

@@ -50,7 +50,7 @@ row (gint w, gint h, const gchar *step, gdouble ms)
     g_print ("| %dx%d | %s | %.3f | - |\n", w, h, step, -ms);
   else
     g_print ("| %dx%d | %s | %.3f | %.1f |\n", w, h, step, ms,
-             (gdouble)w * h * 4 / (ms / 1000.0) / 1e9);
+        (gdouble) w * h * 4 / (ms / 1000.0) / 1e9);
 }
 
 static void
@@ -64,7 +64,8 @@ check (gboolean ok, GError *error)
 
 /* ---- steps ---- */
 
-typedef struct {
+typedef struct
+{
   ZcCudaConverter *conv;
   ZcCudaReg *reg;
   gpointer image; /* for the register-per-frame step */
@@ -79,10 +80,10 @@ step_process (gpointer data)
   GstBuffer *out = NULL;
   GError *error = NULL;
 
-  check (zc_cuda_converter_process (s->conv, s->reg, s->offset, s->stride, &out,
-                                    &error)
-             == GST_FLOW_OK,
-         error);
+  check (zc_cuda_converter_process (
+             s->conv, s->reg, s->offset, s->stride, &out, &error)
+          == GST_FLOW_OK,
+      error);
   gst_buffer_unref (out);
 }
 
@@ -112,7 +113,8 @@ step_register_only (gpointer data)
 
 /* The alternative the converter no longer takes for arrays: a plain
  * cuMemCpy2D out of the image's CUDA array (no pool, just the copy). */
-typedef struct {
+typedef struct
+{
   ZcCudaReg *reg;
   CUdeviceptr dst;
   gint width, height;
@@ -131,13 +133,14 @@ step_array_memcpy (gpointer data)
   cp.srcArray = a->reg->frame.frame.pArray[0];
   cp.dstMemoryType = CU_MEMORYTYPE_DEVICE;
   cp.dstDevice = a->dst;
-  cp.dstPitch = (gsize)a->width * 4;
-  cp.WidthInBytes = (gsize)a->width * 4;
+  cp.dstPitch = (gsize) a->width * 4;
+  cp.WidthInBytes = (gsize) a->width * 4;
   cp.Height = a->height;
   check (ZC_CUDA_CHECK (zc_cuda.Memcpy2D (&cp), &error), error);
 }
 
-typedef struct {
+typedef struct
+{
   const guint8 *src;
   guint8 *staging; /* for the CPU-copy step */
   CUdeviceptr dst;
@@ -151,7 +154,7 @@ step_pageable_upload (gpointer data)
   GError *error = NULL;
 
   check (ZC_CUDA_CHECK (zc_cuda.MemcpyHtoD (s->dst, s->src, s->size), &error),
-         error);
+      error);
 }
 
 static void
@@ -193,7 +196,7 @@ map_memfd (gsize size, guint8 **rw)
   gint fd = memfd_create ("zc-bench", MFD_CLOEXEC);
   guint8 *ro;
 
-  if (fd < 0 || ftruncate (fd, (off_t)size) != 0) {
+  if (fd < 0 || ftruncate (fd, (off_t) size) != 0) {
     g_printerr ("zc-gpu-bench: memfd: %s\n", g_strerror (errno));
     exit (1);
   }
@@ -210,22 +213,20 @@ map_memfd (gsize size, guint8 **rw)
 static void
 bench_egl (gint w, gint h)
 {
-  guint8 *pixels = g_malloc ((gsize)w * h * 4);
+  guint8 *pixels = g_malloc ((gsize) w * h * 4);
   ZcTestGlImage *img;
   /* A GL_RGBA texture reaches CUDA in RGBA byte order (eglColorFormat
    * ABGR on NVIDIA): asking for RGBx is a plain cuMemcpy2D, as an imported
    * XR24 DMA-BUF asked for as BGRx would be; asking for BGRx takes the
    * reorder kernel. */
-  ZcCudaConverter *copy
-      = make_converter (w, h, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_RGBx);
+  ZcCudaConverter *copy =
+      make_converter (w, h, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_RGBx);
   ZcCudaConverter *reorder = zc_cuda_have_kernel ()
-                                 ? make_converter (w, h, GST_VIDEO_FORMAT_BGRx,
-                                                   GST_VIDEO_FORMAT_BGRx)
-                                 : NULL;
+      ? make_converter (w, h, GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRx)
+      : NULL;
   ZcCudaConverter *nv12 = zc_cuda_have_kernel ()
-                              ? make_converter (w, h, GST_VIDEO_FORMAT_RGBx,
-                                                GST_VIDEO_FORMAT_NV12)
-                              : NULL;
+      ? make_converter (w, h, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_NV12)
+      : NULL;
   ProcessStep s = {
     0,
   };
@@ -238,33 +239,33 @@ bench_egl (gint w, gint h)
 
   s.conv = copy;
   row (w, h, "cuGraphicsEGLRegisterImage + frame query + unregister alone",
-       -time_step (step_register_only, &s));
+      -time_step (step_register_only, &s));
   row (w, h, "EGLImage -> CUDA copy (texture kernel), registered per frame",
-       time_step (step_register_process, &s));
+      time_step (step_register_process, &s));
   s.reg = zc_cuda_reg_egl_image (ctx, s.image, &error);
   check (s.reg != NULL, error);
   row (w, h, "EGLImage -> CUDA copy (texture kernel), registration cached",
-       time_step (step_process, &s));
+      time_step (step_process, &s));
   if (s.reg->frame.frameType == CU_EGL_FRAME_TYPE_ARRAY) {
     ArrayCopyStep a = { .reg = s.reg, .width = w, .height = h };
 
     gst_cuda_context_push (ctx);
-    check (ZC_CUDA_CHECK (zc_cuda.MemAlloc (&a.dst, (gsize)w * h * 4), &error),
-           error);
+    check (ZC_CUDA_CHECK (zc_cuda.MemAlloc (&a.dst, (gsize) w * h * 4), &error),
+        error);
     row (w, h, "EGLImage -> CUDA, raw cuMemcpy2D from the array (no pool)",
-         time_step (step_array_memcpy, &a));
+        time_step (step_array_memcpy, &a));
     ZC_CUDA_CHECK (zc_cuda.MemFree (a.dst), NULL);
     gst_cuda_context_pop (NULL);
   }
   if (reorder) {
     s.conv = reorder;
     row (w, h, "EGLImage -> CUDA, RGBA->BGRx reorder kernel, cached",
-         time_step (step_process, &s));
+        time_step (step_process, &s));
   }
   if (nv12) {
     s.conv = nv12;
     row (w, h, "EGLImage -> NV12, fused kernel (texture read)",
-         time_step (step_process, &s));
+        time_step (step_process, &s));
   }
   zc_cuda_reg_free (s.reg);
   zc_cuda_converter_free (nv12);
@@ -277,15 +278,14 @@ bench_egl (gint w, gint h)
 static void
 bench_memfd (gint w, gint h)
 {
-  gsize size = (gsize)w * h * 4;
+  gsize size = (gsize) w * h * 4;
   guint8 *rw, *ro = map_memfd (size, &rw);
   guint8 *rw2, *ro2 = map_memfd (size, &rw2);
-  ZcCudaConverter *copy
-      = make_converter (w, h, GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRx);
+  ZcCudaConverter *copy =
+      make_converter (w, h, GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRx);
   ZcCudaConverter *nv12 = zc_cuda_have_kernel ()
-                              ? make_converter (w, h, GST_VIDEO_FORMAT_BGRx,
-                                                GST_VIDEO_FORMAT_NV12)
-                              : NULL;
+      ? make_converter (w, h, GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_NV12)
+      : NULL;
   ProcessStep s = { .offset = 0, .stride = w * 4 };
   UploadStep u = { .size = size };
   GError *error = NULL;
@@ -297,11 +297,11 @@ bench_memfd (gint w, gint h)
   check (s.reg != NULL, error);
   s.conv = copy;
   row (w, h, "MemFd -> CUDA, host-registered (DMA)",
-       time_step (step_process, &s));
+      time_step (step_process, &s));
   if (nv12) {
     s.conv = nv12;
     row (w, h, "MemFd -> NV12, fused kernel reading registered host memory",
-         time_step (step_process, &s));
+        time_step (step_process, &s));
   }
 
   /* The unregistered mapping for the pageable rows: registered pages would
@@ -310,7 +310,7 @@ bench_memfd (gint w, gint h)
   check (ZC_CUDA_CHECK (zc_cuda.MemAlloc (&u.dst, size), &error), error);
   u.src = ro2;
   row (w, h, "MemFd -> CUDA, pageable cuMemcpyHtoD",
-       time_step (step_pageable_upload, &u));
+      time_step (step_pageable_upload, &u));
   u.staging = g_malloc (size);
   u.src = ro2;
   row (w, h, "CPU memcpy of the frame alone", time_step (step_cpu_copy, &u));
@@ -329,7 +329,7 @@ bench_memfd (gint w, gint h)
       step_cpu_copy_upload (&u);
     }
     row (w, h, "CPU memcpy + pageable upload (system-memory path)",
-         (g_get_monotonic_time () - start) / 1000.0 / iterations);
+        (g_get_monotonic_time () - start) / 1000.0 / iterations);
   }
   ZC_CUDA_CHECK (zc_cuda.MemFree (u.dst), NULL);
   gst_cuda_context_pop (NULL);
@@ -348,10 +348,10 @@ int
 main (int argc, char **argv)
 {
   static const gint sizes[][2] = { { 1920, 1080 }, { 3840, 2160 } };
-  GOptionEntry entries[]
-      = { { "iterations", 'n', 0, G_OPTION_ARG_INT, &iterations,
-            "Timed frames per step (default 200)", "N" },
-          { NULL } };
+  GOptionEntry entries[] = { { "iterations", 'n', 0, G_OPTION_ARG_INT,
+                                 &iterations,
+                                 "Timed frames per step (default 200)", "N" },
+    { NULL } };
   GOptionContext *opts = g_option_context_new ("- GPU path benchmark");
   GError *error = NULL;
   CUdevice dev;
@@ -362,7 +362,7 @@ main (int argc, char **argv)
   g_option_context_add_group (opts, gst_init_get_option_group ());
   if (!g_option_context_parse (opts, &argc, &argv, &error) || iterations < 1) {
     g_printerr ("zc-gpu-bench: %s\n",
-                error ? error->message : "--iterations must be at least 1");
+        error ? error->message : "--iterations must be at least 1");
     return 2;
   }
   g_option_context_free (opts);
@@ -382,13 +382,13 @@ main (int argc, char **argv)
   egl = zc_egl_new (NULL, &error);
   if (egl == NULL) {
     g_printerr ("zc-gpu-bench: no EGL device (%s): EGLImage rows left out\n",
-                error->message);
+        error->message);
     g_clear_error (&error);
   }
 
   g_print ("CUDA device 0: %s, CUDA driver API %d.%d, %d iterations per "
            "step, 32-bit RGB input\n\n",
-           name, driver / 1000, (driver % 1000) / 10, iterations);
+      name, driver / 1000, (driver % 1000) / 10, iterations);
   g_print ("| size | step | ms/frame | GB/s (frame bytes / time) "
            "|\n|---|---|---|---|\n");
   for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++) {

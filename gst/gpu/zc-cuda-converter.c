@@ -20,14 +20,15 @@ extern const size_t zc_convert_fatbin_len;
 #define BLOCK_W 32
 #define BLOCK_H 8
 
-struct _ZcCudaConverter {
+struct _ZcCudaConverter
+{
   GstCudaContext *ctx;
   GstVideoInfo in_info;
   GstVideoInfo out_info;
   GstCaps *caps;
   GstBufferPool *pool;
   CUstream stream;
-  CUevent done;                 /* blocking-sync: waiting sleeps, not spins */
+  CUevent done; /* blocking-sync: waiting sleeps, not spins */
 
   gboolean to_nv12;
   /* Byte positions of R, G, B and A/x in a pixel of the input format (and
@@ -40,7 +41,8 @@ struct _ZcCudaConverter {
   CUfunction fn_reorder_texture;
 };
 
-typedef struct {
+typedef struct
+{
   GstVideoFormat format;
   gint r, g, b, a;
 } ZcRgbLayout;
@@ -102,38 +104,32 @@ static gboolean
 load_kernel (ZcCudaConverter *conv, GError **error)
 {
 #if ZC_HAVE_CUDA_KERNEL
-  if (!ZC_CUDA_CHECK (zc_cuda.ModuleLoadData (&conv->module, zc_convert_fatbin),
-                      error)) {
-    g_prefix_error (
-        error,
+  if (!ZC_CUDA_CHECK (
+          zc_cuda.ModuleLoadData (&conv->module, zc_convert_fatbin), error)) {
+    g_prefix_error (error,
         "cannot load the CUDA kernels (%" G_GSIZE_FORMAT
         " bytes, native code for Volta/Turing..Hopper plus PTX; the driver "
         "may be older than the nvcc that built them): ",
-        (gsize)zc_convert_fatbin_len);
+        (gsize) zc_convert_fatbin_len);
     conv->module = NULL;
     return FALSE;
   }
   return ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_pitch,
-                                                   conv->module,
-                                                   "zc_rgb_to_nv12_pitch"),
-                        error)
-         && ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_texture,
-                                                      conv->module,
-                                                      "zc_rgb_to_nv12_texture"),
-                           error)
-         && ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_reorder_pitch,
-                                                      conv->module,
-                                                      "zc_rgb_reorder_pitch"),
-                           error)
-         && ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_reorder_texture,
-                                                      conv->module,
-                                                      "zc_rgb_reorder_texture"),
-                           error);
+                            conv->module, "zc_rgb_to_nv12_pitch"),
+             error)
+      && ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_texture,
+                            conv->module, "zc_rgb_to_nv12_texture"),
+          error)
+      && ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_reorder_pitch,
+                            conv->module, "zc_rgb_reorder_pitch"),
+          error)
+      && ZC_CUDA_CHECK (zc_cuda.ModuleGetFunction (&conv->fn_reorder_texture,
+                            conv->module, "zc_rgb_reorder_texture"),
+          error);
 #else
   if (!conv->to_nv12)
     return TRUE; /* copies work without it, mostly: see process */
-  g_set_error (
-      error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+  g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
       "this build has no NV12 CUDA kernel (nvcc was not found at build "
       "time): rebuild with -Dnvcc=enabled, or ask for the input format");
   return FALSE;
@@ -149,19 +145,18 @@ make_pool (ZcCudaConverter *conv, GError **error)
   config = gst_buffer_pool_get_config (conv->pool);
   /* Two buffers in flight downstream (encoder + us) plus one being filled. */
   gst_buffer_pool_config_set_params (
-      config, conv->caps, (guint)GST_VIDEO_INFO_SIZE (&conv->out_info), 3, 0);
+      config, conv->caps, (guint) GST_VIDEO_INFO_SIZE (&conv->out_info), 3, 0);
   gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
   if (!gst_buffer_pool_set_config (conv->pool, config)) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "the CUDA buffer pool rejected caps %" GST_PTR_FORMAT,
-                 conv->caps);
+        "the CUDA buffer pool rejected caps %" GST_PTR_FORMAT, conv->caps);
     return FALSE;
   }
   if (!gst_buffer_pool_set_active (conv->pool, TRUE)) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "could not allocate CUDA output buffers for %" GST_PTR_FORMAT
-                 " (out of GPU memory?)",
-                 conv->caps);
+        "could not allocate CUDA output buffers for %" GST_PTR_FORMAT
+        " (out of GPU memory?)",
+        conv->caps);
     return FALSE;
   }
   return TRUE;
@@ -169,7 +164,7 @@ make_pool (ZcCudaConverter *conv, GError **error)
 
 ZcCudaConverter *
 zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
-                       GstVideoFormat out_format, GError **error)
+    GstVideoFormat out_format, GError **error)
 {
   ZcCudaConverter *conv;
   const ZcRgbLayout *layout;
@@ -180,15 +175,14 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
 
   if (!zc_cuda_load (error))
     return NULL;
-  GST_DEBUG_CATEGORY_INIT (zc_cuda_conv_debug, "zccudaconv", 0,
-                           "zerocast CUDA converter");
+  GST_DEBUG_CATEGORY_INIT (
+      zc_cuda_conv_debug, "zccudaconv", 0, "zerocast CUDA converter");
 
   in_format = GST_VIDEO_INFO_FORMAT (in_info);
   layout = find_layout (in_format);
   if (layout == NULL
       || (out_format != in_format && out_format != GST_VIDEO_FORMAT_NV12)) {
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "the CUDA converter cannot turn %s into %s: it takes BGRx, BGRA, "
         "RGBx, RGBA, xRGB or ARGB and gives the same format or NV12",
         gst_video_format_to_string (in_format),
@@ -196,8 +190,7 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
     return NULL;
   }
   if (!cuda_memory_takes (out_format)) {
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "GStreamer's CUDA memory cannot hold %s: ask for NV12, or for one of "
         "BGRx, BGRA, RGBx, RGBA",
         gst_video_format_to_string (out_format));
@@ -216,8 +209,7 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
   conv->a = layout->a;
 
   gst_video_info_set_format (&conv->out_info, out_format,
-                             GST_VIDEO_INFO_WIDTH (in_info),
-                             GST_VIDEO_INFO_HEIGHT (in_info));
+      GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info));
   GST_VIDEO_INFO_FPS_N (&conv->out_info) = GST_VIDEO_INFO_FPS_N (in_info);
   GST_VIDEO_INFO_FPS_D (&conv->out_info) = GST_VIDEO_INFO_FPS_D (in_info);
   GST_VIDEO_INFO_PAR_N (&conv->out_info) = GST_VIDEO_INFO_PAR_N (in_info);
@@ -230,13 +222,12 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
     conv->out_info.colorimetry.primaries = GST_VIDEO_COLOR_PRIMARIES_BT709;
   }
   conv->caps = gst_video_info_to_caps (&conv->out_info);
-  gst_caps_set_features_simple (
-      conv->caps,
+  gst_caps_set_features_simple (conv->caps,
       gst_caps_features_new_single (GST_CAPS_FEATURE_MEMORY_CUDA_MEMORY));
 
   if (!gst_cuda_context_push (ctx)) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "could not make the CUDA context current on this thread");
+        "could not make the CUDA context current on this thread");
     goto failed;
   }
   /* Non-blocking: our stream must not wait on (or stall) the legacy default
@@ -246,7 +237,8 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
       /* The streaming thread waits for every frame: with the default
        * scheduling it would spin a core for the length of the copy. */
       || !ZC_CUDA_CHECK (zc_cuda.EventCreate (&conv->done,
-              CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING), error)
+                             CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING),
+          error)
       || !load_kernel (conv, error)) {
     gst_cuda_context_pop (NULL);
     goto failed;
@@ -257,7 +249,7 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
     goto failed;
 
   GST_INFO ("converter %s -> %" GST_PTR_FORMAT,
-            gst_video_format_to_string (in_format), conv->caps);
+      gst_video_format_to_string (in_format), conv->caps);
   return conv;
 
 failed:
@@ -282,7 +274,8 @@ zc_cuda_converter_set_flushing (ZcCudaConverter *conv, gboolean flushing)
 }
 
 /* The source of one frame, whatever the registration kind. */
-typedef struct {
+typedef struct
+{
   CUmemorytype type; /* HOST, DEVICE or ARRAY */
   const guint8 *host;
   CUdeviceptr device; /* for HOST: its device-mapped address */
@@ -294,7 +287,7 @@ typedef struct {
 
 static gboolean
 frame_source (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset, gint stride,
-              ZcFrameSource *fs, GError **error)
+    ZcFrameSource *fs, GError **error)
 {
   guint width = GST_VIDEO_INFO_WIDTH (&conv->in_info);
   guint height = GST_VIDEO_INFO_HEIGHT (&conv->in_info);
@@ -303,10 +296,10 @@ frame_source (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset, gint stride,
   if (src->kind == ZC_CUDA_REG_HOST) {
     /* Checked here because a bad chunk offset or stride from the producer
      * would otherwise make the GPU read outside the pinned pages. */
-    if (stride < (gint)width * 4 || stride % 4 != 0 || offset % 4 != 0
-        || offset + (gsize)stride * (height - 1) + width * 4 > src->host_size) {
-      g_set_error (
-          error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+    if (stride < (gint) width * 4 || stride % 4 != 0 || offset % 4 != 0
+        || offset + (gsize) stride * (height - 1) + width * 4
+            > src->host_size) {
+      g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
           "a %ux%u frame at offset %" G_GSIZE_FORMAT " with stride %d does "
           "not fit the %" G_GSIZE_FORMAT "-byte registered buffer (or is "
           "not 4-byte aligned)",
@@ -320,14 +313,14 @@ frame_source (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset, gint stride,
     fs->a = conv->a;
     fs->host = src->host_ptr + offset;
     fs->device = src->host_dev_ptr + offset;
-    fs->pitch = (gsize)stride;
+    fs->pitch = (gsize) stride;
     return TRUE;
   }
 
   if (src->frame.width < width || src->frame.height < height) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "the EGLImage is %ux%u, smaller than the negotiated %ux%u",
-                 src->frame.width, src->frame.height, width, height);
+        "the EGLImage is %ux%u, smaller than the negotiated %ux%u",
+        src->frame.width, src->frame.height, width, height);
     return FALSE;
   }
   /* CUDA's description of the image wins over the format we were given:
@@ -350,7 +343,7 @@ frame_source (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset, gint stride,
     fs->texture = src->texture;
   } else {
     fs->type = CU_MEMORYTYPE_DEVICE;
-    fs->device = (CUdeviceptr)src->frame.frame.pPitch[0];
+    fs->device = (CUdeviceptr) src->frame.frame.pPitch[0];
     fs->pitch = src->frame.pitch;
   }
   return TRUE;
@@ -359,36 +352,20 @@ frame_source (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset, gint stride,
 /* Copy mode when the source's byte order differs from the output's. */
 static gboolean
 reorder_frame (ZcCudaConverter *conv, const ZcFrameSource *fs, CUdeviceptr dst,
-               gint dst_pitch, GError **error)
+    gint dst_pitch, GError **error)
 {
   gint width = GST_VIDEO_INFO_WIDTH (&conv->in_info);
   gint height = GST_VIDEO_INFO_HEIGHT (&conv->in_info);
-  gint src_pitch = (gint)fs->pitch;
+  gint src_pitch = (gint) fs->pitch;
   gint perm[4];
-  void *pitch_args[] = { (void *)&fs->device,
-                         &src_pitch,
-                         &dst,
-                         &dst_pitch,
-                         &width,
-                         &height,
-                         &perm[0],
-                         &perm[1],
-                         &perm[2],
-                         &perm[3] };
-  void *texture_args[] = { (void *)&fs->texture,
-                           &dst,
-                           &dst_pitch,
-                           &width,
-                           &height,
-                           &perm[0],
-                           &perm[1],
-                           &perm[2],
-                           &perm[3] };
+  void *pitch_args[] = { (void *) &fs->device, &src_pitch, &dst, &dst_pitch,
+    &width, &height, &perm[0], &perm[1], &perm[2], &perm[3] };
+  void *texture_args[] = { (void *) &fs->texture, &dst, &dst_pitch, &width,
+    &height, &perm[0], &perm[1], &perm[2], &perm[3] };
   gboolean use_texture = fs->type == CU_MEMORYTYPE_ARRAY;
 
   if (conv->module == NULL) {
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "the image's channel order differs from %s and this build has no "
         "CUDA kernel to reorder it (nvcc was not found at build time): "
         "rebuild with -Dnvcc=enabled",
@@ -410,7 +387,7 @@ reorder_frame (ZcCudaConverter *conv, const ZcFrameSource *fs, CUdeviceptr dst,
 
 static gboolean
 copy_frame (ZcCudaConverter *conv, const ZcFrameSource *fs, CUdeviceptr dst,
-            gsize dst_pitch, GError **error)
+    gsize dst_pitch, GError **error)
 {
   CUDA_MEMCPY2D cp = {
     0,
@@ -418,14 +395,14 @@ copy_frame (ZcCudaConverter *conv, const ZcFrameSource *fs, CUdeviceptr dst,
 
   if (fs->r != conv->r || fs->g != conv->g || fs->b != conv->b
       || fs->a != conv->a)
-    return reorder_frame (conv, fs, dst, (gint)dst_pitch, error);
+    return reorder_frame (conv, fs, dst, (gint) dst_pitch, error);
   /* Out of a CUDA array the texture-reading kernel (identity order) is
    * used for plain copies too: on the H100 it took a steady 0.017 ms per
    * 1080p frame through this function where cuMemcpy2DAsync took 0.019 to
    * 0.032 ms over several runs (bench/gpu/RESULTS.md; both are mostly pool
    * and sync overhead), and it is the same code the reorder path runs. */
   if (fs->type == CU_MEMORYTYPE_ARRAY && conv->module != NULL)
-    return reorder_frame (conv, fs, dst, (gint)dst_pitch, error);
+    return reorder_frame (conv, fs, dst, (gint) dst_pitch, error);
 
   /* From a registered host range this is a DMA; from an EGL array or
    * pitched frame it is a device-to-device copy. */
@@ -437,48 +414,37 @@ copy_frame (ZcCudaConverter *conv, const ZcFrameSource *fs, CUdeviceptr dst,
   cp.dstMemoryType = CU_MEMORYTYPE_DEVICE;
   cp.dstDevice = dst;
   cp.dstPitch = dst_pitch;
-  cp.WidthInBytes = (gsize)GST_VIDEO_INFO_WIDTH (&conv->in_info) * 4;
+  cp.WidthInBytes = (gsize) GST_VIDEO_INFO_WIDTH (&conv->in_info) * 4;
   cp.Height = GST_VIDEO_INFO_HEIGHT (&conv->in_info);
   return ZC_CUDA_CHECK (zc_cuda.Memcpy2DAsync (&cp, conv->stream), error);
 }
 
 static gboolean
 convert_frame (ZcCudaConverter *conv, const ZcFrameSource *fs, CUdeviceptr y,
-               gint y_pitch, CUdeviceptr uv, gint uv_pitch, GError **error)
+    gint y_pitch, CUdeviceptr uv, gint uv_pitch, GError **error)
 {
   gint width = GST_VIDEO_INFO_WIDTH (&conv->in_info);
   gint height = GST_VIDEO_INFO_HEIGHT (&conv->in_info);
-  gint src_pitch = (gint)fs->pitch;
+  gint src_pitch = (gint) fs->pitch;
   guint grid_x = ((width + 1) / 2 + BLOCK_W - 1) / BLOCK_W;
   guint grid_y = ((height + 1) / 2 + BLOCK_H - 1) / BLOCK_H;
-  void *pitch_args[] = {
-    (void *)&fs->device, &src_pitch, &y,      &y_pitch,       &uv,
-    &uv_pitch,           &width,     &height, (void *)&fs->r, (void *)&fs->g,
-    (void *)&fs->b
-  };
-  void *texture_args[] = { (void *)&fs->texture,
-                           &y,
-                           &y_pitch,
-                           &uv,
-                           &uv_pitch,
-                           &width,
-                           &height,
-                           (void *)&fs->r,
-                           (void *)&fs->g,
-                           (void *)&fs->b };
+  void *pitch_args[] = { (void *) &fs->device, &src_pitch, &y, &y_pitch, &uv,
+    &uv_pitch, &width, &height, (void *) &fs->r, (void *) &fs->g,
+    (void *) &fs->b };
+  void *texture_args[] = { (void *) &fs->texture, &y, &y_pitch, &uv, &uv_pitch,
+    &width, &height, (void *) &fs->r, (void *) &fs->g, (void *) &fs->b };
   gboolean use_texture = fs->type == CU_MEMORYTYPE_ARRAY;
 
   return ZC_CUDA_CHECK (
       zc_cuda.LaunchKernel (use_texture ? conv->fn_texture : conv->fn_pitch,
-                            grid_x, grid_y, 1, BLOCK_W, BLOCK_H, 1, 0,
-                            conv->stream,
-                            use_texture ? texture_args : pitch_args, NULL),
+          grid_x, grid_y, 1, BLOCK_W, BLOCK_H, 1, 0, conv->stream,
+          use_texture ? texture_args : pitch_args, NULL),
       error);
 }
 
 GstFlowReturn
 zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
-                           gint stride, GstBuffer **out, GError **error)
+    gint stride, GstBuffer **out, GError **error)
 {
   GstBuffer *buf = NULL;
   GstMemory *mem;
@@ -500,14 +466,14 @@ zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
   if (ret != GST_FLOW_OK) {
     if (ret != GST_FLOW_FLUSHING)
       g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                   "no CUDA output buffer: %s", gst_flow_get_name (ret));
+          "no CUDA output buffer: %s", gst_flow_get_name (ret));
     return ret;
   }
 
   mem = gst_buffer_peek_memory (buf, 0);
   if (!gst_is_cuda_memory (mem)) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "the CUDA buffer pool handed out non-CUDA memory");
+        "the CUDA buffer pool handed out non-CUDA memory");
     goto failed;
   }
   cmem = GST_CUDA_MEMORY_CAST (mem);
@@ -515,33 +481,33 @@ zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
    * so a later CPU map downloads what we wrote. */
   if (!gst_memory_map (mem, &map, GST_MAP_WRITE | GST_MAP_CUDA)) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "could not map the CUDA output buffer");
+        "could not map the CUDA output buffer");
     goto failed;
   }
-  dst = (CUdeviceptr)map.data;
+  dst = (CUdeviceptr) map.data;
 
   if (!gst_cuda_context_push (conv->ctx)) {
     gst_memory_unmap (mem, &map);
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "could not make the CUDA context current on this thread");
+        "could not make the CUDA context current on this thread");
     goto failed;
   }
   if (conv->to_nv12)
     ok = convert_frame (conv, &fs,
-                        dst + GST_VIDEO_INFO_PLANE_OFFSET (&cmem->info, 0),
-                        GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 0),
-                        dst + GST_VIDEO_INFO_PLANE_OFFSET (&cmem->info, 1),
-                        GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 1), error);
+        dst + GST_VIDEO_INFO_PLANE_OFFSET (&cmem->info, 0),
+        GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 0),
+        dst + GST_VIDEO_INFO_PLANE_OFFSET (&cmem->info, 1),
+        GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 1), error);
   else
-    ok = copy_frame (conv, &fs, dst,
-                     GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 0), error);
+    ok = copy_frame (
+        conv, &fs, dst, GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 0), error);
   /* Wait even after a failed launch: the source buffer goes back to the
    * compositor when we return, and no GPU read of it may still be queued. */
-  synced = ZC_CUDA_CHECK (zc_cuda.EventRecord (conv->done, conv->stream),
-          NULL) && ZC_CUDA_CHECK (zc_cuda.EventSynchronize (conv->done), NULL);
+  synced = ZC_CUDA_CHECK (zc_cuda.EventRecord (conv->done, conv->stream), NULL)
+      && ZC_CUDA_CHECK (zc_cuda.EventSynchronize (conv->done), NULL);
   if (!synced)
-    synced = ZC_CUDA_CHECK (zc_cuda.StreamSynchronize (conv->stream),
-        ok ? error : NULL);
+    synced = ZC_CUDA_CHECK (
+        zc_cuda.StreamSynchronize (conv->stream), ok ? error : NULL);
   ok = synced && ok;
   gst_cuda_context_pop (NULL);
   gst_memory_unmap (mem, &map);

@@ -19,7 +19,8 @@ static gboolean load_ok;
 static GError *load_error;
 static gint device_count;
 
-typedef struct {
+typedef struct
+{
   const gchar *name;
   gsize offset;
 } ZcCudaSymbol;
@@ -64,8 +65,8 @@ static const ZcCudaSymbol symbols[] = {
   SYM (EventSynchronize, "cuEventSynchronize"),
   SYM (EventDestroy, "cuEventDestroy_v2"),
   SYM (GraphicsEGLRegisterImage, "cuGraphicsEGLRegisterImage"),
-  SYM (GraphicsResourceGetMappedEglFrame,
-       "cuGraphicsResourceGetMappedEglFrame"),
+  SYM (
+      GraphicsResourceGetMappedEglFrame, "cuGraphicsResourceGetMappedEglFrame"),
   SYM (GraphicsMapResources, "cuGraphicsMapResources"),
   SYM (GraphicsUnmapResources, "cuGraphicsUnmapResources"),
   SYM (GraphicsUnregisterResource, "cuGraphicsUnregisterResource"),
@@ -79,8 +80,8 @@ static const ZcCudaSymbol symbols[] = {
 
 #undef SYM
 
-static const gchar *const advice
-    = "Install the NVIDIA driver or use output-mode=system";
+static const gchar *const advice =
+    "Install the NVIDIA driver or use output-mode=system";
 
 static gboolean
 load_library (GError **error)
@@ -94,8 +95,7 @@ load_library (GError **error)
    * instance of the driver. */
   lib = dlopen ("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL) {
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "CUDA is not available: libcuda.so.1 could not be loaded (%s). %s",
         dlerror (), advice);
     return FALSE;
@@ -105,8 +105,7 @@ load_library (GError **error)
     gpointer sym = dlsym (lib, symbols[i].name);
 
     if (sym == NULL) {
-      g_set_error (
-          error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+      g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
           "CUDA is not available: libcuda.so.1 lacks %s (driver too old?). "
           "Update the NVIDIA driver or use output-mode=system",
           symbols[i].name);
@@ -121,8 +120,7 @@ load_library (GError **error)
   res = zc_cuda.Init (0);
   if (res != CUDA_SUCCESS) {
     zc_cuda.GetErrorName (res, &name);
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "CUDA is not available: cuInit failed with %s (no usable NVIDIA "
         "GPU, or the driver is not loaded). %s",
         name ? name : "?", advice);
@@ -132,8 +130,7 @@ load_library (GError **error)
   res = zc_cuda.DeviceGetCount (&device_count);
   if (res != CUDA_SUCCESS || device_count < 1) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
-                 "CUDA is not available: the driver reports no CUDA device. %s",
-                 advice);
+        "CUDA is not available: the driver reports no CUDA device. %s", advice);
     device_count = 0;
     return FALSE;
   }
@@ -141,9 +138,9 @@ load_library (GError **error)
    * own table, which must be filled too. */
   if (!gst_cuda_load_library ()) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
-                 "CUDA is not available: GStreamer's CUDA library "
-                 "(libgstcuda-1.0) could not load libcuda. %s",
-                 advice);
+        "CUDA is not available: GStreamer's CUDA library "
+        "(libgstcuda-1.0) could not load libcuda. %s",
+        advice);
     return FALSE;
   }
   GST_INFO ("libcuda loaded, %d device(s)", device_count);
@@ -153,8 +150,8 @@ load_library (GError **error)
 static gpointer
 load_once (gpointer data)
 {
-  GST_DEBUG_CATEGORY_INIT (zc_cuda_loader_debug, "zccuda", 0,
-                           "zerocast CUDA loader");
+  GST_DEBUG_CATEGORY_INIT (
+      zc_cuda_loader_debug, "zccuda", 0, "zerocast CUDA loader");
   load_ok = load_library (&load_error);
   if (!load_ok)
     GST_INFO ("%s", load_error->message);
@@ -180,7 +177,7 @@ zc_cuda_get_device_count (void)
 
 gboolean
 zc_cuda_check_result (CUresult result, const gchar *call, GError **error,
-                      const gchar *file, gint line, const gchar *func)
+    const gchar *file, gint line, const gchar *func)
 {
   const gchar *name = NULL, *text = NULL;
 
@@ -197,9 +194,9 @@ zc_cuda_check_result (CUresult result, const gchar *call, GError **error,
     text = "unknown error";
 
   gst_debug_log (zc_cuda_loader_debug, GST_LEVEL_ERROR, file, func, line, NULL,
-                 "%s failed: %s (%d): %s", call, name, (gint)result, text);
+      "%s failed: %s (%d): %s", call, name, (gint) result, text);
   if (error != NULL && *error == NULL)
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "CUDA call %s failed: %s (%s)", call, name, text);
+        "CUDA call %s failed: %s (%s)", call, name, text);
   return FALSE;
 }

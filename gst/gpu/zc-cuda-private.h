@@ -7,12 +7,14 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
+typedef enum
+{
   ZC_CUDA_REG_HOST,
   ZC_CUDA_REG_EGL,
 } ZcCudaRegKind;
 
-struct _ZcCudaReg {
+struct _ZcCudaReg
+{
   ZcCudaRegKind kind;
   GstCudaContext *ctx; /* ref held: unregistering needs it */
 

@@ -14,8 +14,8 @@ init_debug (void)
   static gsize once = 0;
 
   if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (zc_cuda_reg_debug, "zccudareg", 0,
-                             "zerocast CUDA registrations");
+    GST_DEBUG_CATEGORY_INIT (
+        zc_cuda_reg_debug, "zccudareg", 0, "zerocast CUDA registrations");
     g_once_init_leave (&once, 1);
   }
 }
@@ -25,7 +25,7 @@ push_context (GstCudaContext *ctx, GError **error)
 {
   if (!gst_cuda_context_push (ctx)) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "could not make the CUDA context current on this thread");
+        "could not make the CUDA context current on this thread");
     return FALSE;
   }
   return TRUE;
@@ -48,7 +48,7 @@ ZcCudaReg *
 zc_cuda_reg_host (GstCudaContext *ctx, gpointer ptr, gsize size, GError **error)
 {
   ZcCudaReg *reg;
-  gsize page = (gsize)sysconf (_SC_PAGESIZE);
+  gsize page = (gsize) sysconf (_SC_PAGESIZE);
   guintptr start, end;
   guint flags = CU_MEMHOSTREGISTER_DEVICEMAP;
   CUresult res;
@@ -75,27 +75,26 @@ zc_cuda_reg_host (GstCudaContext *ctx, gpointer ptr, gsize size, GError **error)
   /* PipeWire maps a consumer's MemFd buffers read-only; pinning pages
    * without CU_MEMHOSTREGISTER_READ_ONLY would ask for write access and
    * fail on them.  Devices before Turing lack read-only registration. */
-  if (device_attribute (ctx,
-                        CU_DEVICE_ATTRIBUTE_READ_ONLY_HOST_REGISTER_SUPPORTED))
+  if (device_attribute (
+          ctx, CU_DEVICE_ATTRIBUTE_READ_ONLY_HOST_REGISTER_SUPPORTED))
     flags |= CU_MEMHOSTREGISTER_READ_ONLY;
 
-  res = zc_cuda.MemHostRegister ((void *)start, end - start, flags);
+  res = zc_cuda.MemHostRegister ((void *) start, end - start, flags);
   if (res == CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED) {
     gst_cuda_context_pop (NULL);
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "cuMemHostRegister: the pages of buffer %p (+%" G_GSIZE_FORMAT
-                 ") are registered already; register each mapping once",
-                 ptr, size);
+        "cuMemHostRegister: the pages of buffer %p (+%" G_GSIZE_FORMAT
+        ") are registered already; register each mapping once",
+        ptr, size);
     goto failed;
   }
   if (!ZC_CUDA_CHECK (res, error)) {
     gst_cuda_context_pop (NULL);
-    g_prefix_error (
-        error,
+    g_prefix_error (error,
         "cannot page-lock the %" G_GSIZE_FORMAT "-byte buffer for DMA: ", size);
     goto failed;
   }
-  reg->pinned_base = (guint8 *)start;
+  reg->pinned_base = (guint8 *) start;
   reg->pinned_size = end - start;
 
   if (!ZC_CUDA_CHECK (
@@ -108,7 +107,7 @@ zc_cuda_reg_host (GstCudaContext *ctx, gpointer ptr, gsize size, GError **error)
 
   GST_DEBUG ("registered host range %p+%" G_GSIZE_FORMAT
              " (pages %p+%" G_GSIZE_FORMAT ", flags 0x%x)",
-             ptr, size, reg->pinned_base, reg->pinned_size, flags);
+      ptr, size, reg->pinned_base, reg->pinned_size, flags);
   return reg;
 
 failed:
@@ -143,7 +142,8 @@ make_texture (ZcCudaReg *reg, GError **error)
 static void
 set_layout (ZcCudaReg *reg)
 {
-  static const struct {
+  static const struct
+  {
     CUeglColorFormat format;
     gint r, g, b, a;
   } layouts[] = {
@@ -184,9 +184,8 @@ zc_cuda_reg_egl_image (GstCudaContext *ctx, gpointer egl_image, GError **error)
   if (!push_context (ctx, error))
     goto failed;
 
-  if (!ZC_CUDA_CHECK (
-          zc_cuda.GraphicsEGLRegisterImage (
-              &reg->resource, egl_image, CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY),
+  if (!ZC_CUDA_CHECK (zc_cuda.GraphicsEGLRegisterImage (&reg->resource,
+                          egl_image, CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY),
           error)) {
     g_prefix_error (error, "cannot register the EGLImage with CUDA: ");
     reg->resource = NULL;
@@ -197,18 +196,17 @@ zc_cuda_reg_egl_image (GstCudaContext *ctx, gpointer egl_image, GError **error)
    * it is unregistered, so we ask for it once instead of per frame. */
   if (!ZC_CUDA_CHECK (zc_cuda.GraphicsResourceGetMappedEglFrame (
                           &reg->frame, reg->resource, 0, 0),
-                      error))
+          error))
     goto failed_pop;
 
   if (reg->frame.planeCount < 1 || reg->frame.numChannels != 4
       || reg->frame.cuFormat != CU_AD_FORMAT_UNSIGNED_INT8) {
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
         "the EGLImage maps to %u plane(s) of %u channel(s) of CUDA format "
         "0x%x; only one plane of 4 x 8-bit channels (packed RGB) is "
         "supported",
         reg->frame.planeCount, reg->frame.numChannels,
-        (guint)reg->frame.cuFormat);
+        (guint) reg->frame.cuFormat);
     goto failed_pop;
   }
   if (reg->frame.frameType == CU_EGL_FRAME_TYPE_ARRAY
@@ -219,12 +217,11 @@ zc_cuda_reg_egl_image (GstCudaContext *ctx, gpointer egl_image, GError **error)
 
   GST_DEBUG ("registered EGLImage %p: %s frame %ux%u, pitch %u, EGL colour "
              "format 0x%x (bytes R %d G %d B %d%s)",
-             egl_image,
-             reg->frame.frameType == CU_EGL_FRAME_TYPE_ARRAY ? "array"
-                                                             : "pitch",
-             reg->frame.width, reg->frame.height, reg->frame.pitch,
-             (guint)reg->frame.eglColorFormat, reg->r, reg->g, reg->b,
-             reg->has_layout ? "" : ": unknown, the input format decides");
+      egl_image,
+      reg->frame.frameType == CU_EGL_FRAME_TYPE_ARRAY ? "array" : "pitch",
+      reg->frame.width, reg->frame.height, reg->frame.pitch,
+      (guint) reg->frame.eglColorFormat, reg->r, reg->g, reg->b,
+      reg->has_layout ? "" : ": unknown, the input format decides");
   return reg;
 
 failed_pop:

@@ -45,14 +45,14 @@ typedef struct _ZcCudaReg ZcCudaReg;
  * cuMemHostRegister, so the GPU reads them by DMA.  A read-only mapping is
  * fine where the device supports read-only registration (Turing and newer).
  * The mapping must outlive the registration. */
-ZcCudaReg *zc_cuda_reg_host (GstCudaContext *ctx, gpointer ptr, gsize size,
-                             GError **error);
+ZcCudaReg *zc_cuda_reg_host (
+    GstCudaContext *ctx, gpointer ptr, gsize size, GError **error);
 
 /* Registers an EGLImage (from zc_egl_import_dmabuf(), or from a GL texture in
  * tests) with cuGraphicsEGLRegisterImage, read-only.  The image must outlive
  * the registration. */
-ZcCudaReg *zc_cuda_reg_egl_image (GstCudaContext *ctx, gpointer egl_image,
-                                  GError **error);
+ZcCudaReg *zc_cuda_reg_egl_image (
+    GstCudaContext *ctx, gpointer egl_image, GError **error);
 
 void zc_cuda_reg_free (ZcCudaReg *reg); /* NULL ok */
 
@@ -64,8 +64,8 @@ typedef struct _ZcCudaConverter ZcCudaConverter;
  * the kernel) or in_format itself (a plain 2D copy; BGRx BGRA RGBx RGBA
  * only, the packed formats GStreamer 1.22's CUDA memory can hold); in_format
  * is one of BGRx BGRA RGBx RGBA xRGB ARGB. */
-gboolean zc_cuda_converter_supports (GstVideoFormat in_format,
-                                     GstVideoFormat out_format);
+gboolean zc_cuda_converter_supports (
+    GstVideoFormat in_format, GstVideoFormat out_format);
 
 /* in_info: the PipeWire buffer's format and size (its stride is ignored: the
  * stride comes with each frame).  Owns a GstCudaBufferPool with caps
@@ -76,9 +76,7 @@ gboolean zc_cuda_converter_supports (GstVideoFormat in_format,
  * in_info's format is used where CUDA does not say, and is always the
  * output's byte order in copy mode (reordered on the GPU if they differ). */
 ZcCudaConverter *zc_cuda_converter_new (GstCudaContext *ctx,
-                                        const GstVideoInfo *in_info,
-                                        GstVideoFormat out_format,
-                                        GError **error);
+    const GstVideoInfo *in_info, GstVideoFormat out_format, GError **error);
 
 /* The output caps (transfer none). */
 GstCaps *zc_cuda_converter_get_caps (ZcCudaConverter *conv);
@@ -91,8 +89,7 @@ GstCaps *zc_cuda_converter_get_caps (ZcCudaConverter *conv);
  * compositor at once.  GST_FLOW_ERROR with *error set on failure; the
  * pool's flushing state comes back as GST_FLOW_FLUSHING without error. */
 GstFlowReturn zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src,
-                                         gsize offset, gint stride,
-                                         GstBuffer **out, GError **error);
+    gsize offset, gint stride, GstBuffer **out, GError **error);
 
 /* Stops handing out buffers (unblocks a waiting process) or starts again. */
 void zc_cuda_converter_set_flushing (ZcCudaConverter *conv, gboolean flushing);

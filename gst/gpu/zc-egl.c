@@ -23,7 +23,8 @@ GST_DEBUG_CATEGORY_STATIC (zc_egl_debug);
 /* Everything we call, resolved once: core entry points with dlsym, the
  * extension ones with eglGetProcAddress (which may return non-NULL for
  * names the driver does not support, so the extension strings decide). */
-typedef struct {
+typedef struct
+{
   PFNEGLGETPROCADDRESSPROC GetProcAddress;
   PFNEGLGETERRORPROC GetError;
   PFNEGLQUERYSTRINGPROC QueryString;
@@ -42,7 +43,8 @@ typedef struct {
 static ZcEglFuncs egl;
 static gchar *egl_load_error; /* NULL once loaded */
 
-struct _ZcEgl {
+struct _ZcEgl
+{
   EGLDisplay display;
   EGLDeviceEXT device;
   gchar *device_path; /* "" when the device has no DRM file */
@@ -65,8 +67,8 @@ load_once (gpointer data)
         dlerror ());
     return NULL;
   }
-  egl.GetProcAddress
-      = (PFNEGLGETPROCADDRESSPROC)dlsym (lib, "eglGetProcAddress");
+  egl.GetProcAddress =
+      (PFNEGLGETPROCADDRESSPROC) dlsym (lib, "eglGetProcAddress");
   if (egl.GetProcAddress == NULL) {
     egl_load_error = g_strdup ("libEGL.so.1 has no eglGetProcAddress");
     return NULL;
@@ -77,7 +79,7 @@ load_once (gpointer data)
   CORE (Initialize, "eglInitialize");
   CORE (Terminate, "eglTerminate");
 #undef CORE
-#define GET(field, name) egl.field = (gpointer)egl.GetProcAddress (name)
+#define GET(field, name) egl.field = (gpointer) egl.GetProcAddress (name)
   GET (QueryDevicesEXT, "eglQueryDevicesEXT");
   GET (QueryDeviceStringEXT, "eglQueryDeviceStringEXT");
   GET (QueryDeviceAttribEXT, "eglQueryDeviceAttribEXT");
@@ -103,8 +105,7 @@ load_egl (GError **error)
   g_once (&once, load_once, NULL);
   if (egl_load_error != NULL) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
-                 "EGL is not available: %s. Use output-mode=system",
-                 egl_load_error);
+        "EGL is not available: %s. Use output-mode=system", egl_load_error);
     return FALSE;
   }
   return TRUE;
@@ -187,9 +188,9 @@ pick_device (ZcEgl *self, const gchar *render_node, GError **error)
 
   if (!egl.QueryDevicesEXT (G_N_ELEMENTS (devices), devices, &n) || n < 1) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
-                 "EGL lists no device (%s): no GPU driver with EGL support is "
-                 "installed. Use output-mode=system",
-                 zc_egl_error_name (egl.GetError ()));
+        "EGL lists no device (%s): no GPU driver with EGL support is "
+        "installed. Use output-mode=system",
+        zc_egl_error_name (egl.GetError ()));
     return FALSE;
   }
 
@@ -198,7 +199,7 @@ pick_device (ZcEgl *self, const gchar *render_node, GError **error)
     const gchar *pn = device_file (devices[i], EGL_DRM_DEVICE_FILE_EXT);
 
     GST_DEBUG ("EGL device %d: render node %s, primary node %s", i,
-               GST_STR_NULL (rn), GST_STR_NULL (pn));
+        GST_STR_NULL (rn), GST_STR_NULL (pn));
     if (g_strcmp0 (rn, render_node) == 0 || g_strcmp0 (pn, render_node) == 0) {
       match = i;
       break;
@@ -209,20 +210,19 @@ pick_device (ZcEgl *self, const gchar *render_node, GError **error)
      * EGL and CUDA work: using the first device beats failing. */
     GST_WARNING ("no EGL device for render node %s among %d device(s); "
                  "using the first one",
-                 GST_STR_NULL (render_node), n);
+        GST_STR_NULL (render_node), n);
     match = 0;
   }
   self->device = devices[match];
-  self->device_path
-      = g_strdup (device_file (self->device, EGL_DRM_RENDER_NODE_FILE_EXT));
+  self->device_path =
+      g_strdup (device_file (self->device, EGL_DRM_RENDER_NODE_FILE_EXT));
   if (self->device_path == NULL)
-    self->device_path
-        = g_strdup (device_file (self->device, EGL_DRM_DEVICE_FILE_EXT));
+    self->device_path =
+        g_strdup (device_file (self->device, EGL_DRM_DEVICE_FILE_EXT));
   if (self->device_path == NULL)
     self->device_path = g_strdup ("");
   self->name = g_strdup_printf ("%d (%s)", match,
-                                self->device_path[0] ? self->device_path
-                                                     : "no DRM device file");
+      self->device_path[0] ? self->device_path : "no DRM device file");
   return TRUE;
 }
 
@@ -243,10 +243,9 @@ zc_egl_new (const gchar *render_node, GError **error)
       /* EGL_EXT_device_base is enumeration + query in one (NVIDIA lists
        * only that name). */
       !(has_extension (client_ext, "EGL_EXT_device_enumeration")
-        || has_extension (client_ext, "EGL_EXT_device_base"))
+          || has_extension (client_ext, "EGL_EXT_device_base"))
       || !has_extension (client_ext, "EGL_EXT_platform_device")) {
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "EGL lacks EGL_EXT_device_enumeration or EGL_EXT_platform_device "
         "(client extensions: %s): the GPU driver's EGL is missing or too "
         "old. Use output-mode=system",
@@ -258,17 +257,16 @@ zc_egl_new (const gchar *render_node, GError **error)
   if (!pick_device (self, render_node, error))
     goto failed;
 
-  self->display
-      = egl.GetPlatformDisplayEXT (EGL_PLATFORM_DEVICE_EXT, self->device, NULL);
+  self->display =
+      egl.GetPlatformDisplayEXT (EGL_PLATFORM_DEVICE_EXT, self->device, NULL);
   if (self->display == EGL_NO_DISPLAY) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
-                 "eglGetPlatformDisplayEXT failed for EGL device %s: %s",
-                 self->name, zc_egl_error_name (egl.GetError ()));
+        "eglGetPlatformDisplayEXT failed for EGL device %s: %s", self->name,
+        zc_egl_error_name (egl.GetError ()));
     goto failed;
   }
   if (!egl.Initialize (self->display, &major, &minor)) {
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
         "eglInitialize failed on EGL device %s: %s. Check the GPU driver",
         self->name, zc_egl_error_name (egl.GetError ()));
     self->display = EGL_NO_DISPLAY;
@@ -277,24 +275,23 @@ zc_egl_new (const gchar *render_node, GError **error)
 
   display_ext = egl.QueryString (self->display, EGL_EXTENSIONS);
   GST_DEBUG ("display extensions of EGL device %s: %s", self->name,
-             GST_STR_NULL (display_ext));
+      GST_STR_NULL (display_ext));
   if (!has_extension (display_ext, "EGL_EXT_image_dma_buf_import")
       || egl.CreateImageKHR == NULL || egl.DestroyImageKHR == NULL) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
-                 "EGL device %s cannot import DMA-BUFs (no "
-                 "EGL_EXT_image_dma_buf_import). Use output-mode=system",
-                 self->name);
+        "EGL device %s cannot import DMA-BUFs (no "
+        "EGL_EXT_image_dma_buf_import). Use output-mode=system",
+        self->name);
     goto failed;
   }
-  self->has_modifiers
-      = has_extension (display_ext, "EGL_EXT_image_dma_buf_import_modifiers")
-        && egl.QueryDmaBufFormatsEXT != NULL
-        && egl.QueryDmaBufModifiersEXT != NULL;
+  self->has_modifiers =
+      has_extension (display_ext, "EGL_EXT_image_dma_buf_import_modifiers")
+      && egl.QueryDmaBufFormatsEXT != NULL
+      && egl.QueryDmaBufModifiersEXT != NULL;
 
   GST_INFO ("EGL %d.%d on device %s (%s), modifiers %s", major, minor,
-            self->name,
-            GST_STR_NULL (egl.QueryString (self->display, EGL_VENDOR)),
-            self->has_modifiers ? "yes" : "no");
+      self->name, GST_STR_NULL (egl.QueryString (self->display, EGL_VENDOR)),
+      self->has_modifiers ? "yes" : "no");
   return self;
 
 failed:
@@ -352,14 +349,14 @@ zc_egl_query_formats (ZcEgl *self)
     return formats;
   if (!egl.QueryDmaBufFormatsEXT (self->display, 0, NULL, &n) || n <= 0) {
     GST_DEBUG ("eglQueryDmaBufFormatsEXT: %s, no formats",
-               zc_egl_error_name (egl.GetError ()));
+        zc_egl_error_name (egl.GetError ()));
     return formats;
   }
   g_array_set_size (formats, n);
-  if (!egl.QueryDmaBufFormatsEXT (self->display, n, (EGLint *)formats->data,
-                                  &n)) {
+  if (!egl.QueryDmaBufFormatsEXT (
+          self->display, n, (EGLint *) formats->data, &n)) {
     GST_DEBUG ("eglQueryDmaBufFormatsEXT: %s, no formats",
-               zc_egl_error_name (egl.GetError ()));
+        zc_egl_error_name (egl.GetError ()));
     n = 0;
   }
   g_array_set_size (formats, MAX (n, 0));
@@ -378,15 +375,15 @@ zc_egl_query_modifiers (ZcEgl *self, guint32 drm_fourcc)
 
   if (!self->has_modifiers)
     return mods;
-  if (!egl.QueryDmaBufModifiersEXT (self->display, (EGLint)drm_fourcc, 0, NULL,
-                                    NULL, &n)
+  if (!egl.QueryDmaBufModifiersEXT (
+          self->display, (EGLint) drm_fourcc, 0, NULL, NULL, &n)
       || n <= 0)
     goto none;
 
   all = g_new (EGLuint64KHR, n);
   external = g_new (EGLBoolean, n);
-  if (!egl.QueryDmaBufModifiersEXT (self->display, (EGLint)drm_fourcc, n, all,
-                                    external, &n))
+  if (!egl.QueryDmaBufModifiersEXT (
+          self->display, (EGLint) drm_fourcc, n, all, external, &n))
     goto none;
 
   for (EGLint i = 0; i < n; i++) {
@@ -397,7 +394,7 @@ zc_egl_query_modifiers (ZcEgl *self, guint32 drm_fourcc)
     if (external[i]) {
       GST_DEBUG ("fourcc 0x%08x: skipping external-only modifier "
                  "0x%016" G_GINT64_MODIFIER "x",
-                 drm_fourcc, m);
+          drm_fourcc, m);
       continue;
     }
     g_array_append_val (mods, m);
@@ -410,7 +407,7 @@ none:
   /* An EGL error means "none": guessing a vendor modifier would make the
    * producer allocate buffers we then cannot import. */
   GST_DEBUG ("fourcc 0x%08x: no modifiers (%s)", drm_fourcc,
-             zc_egl_error_name (egl.GetError ()));
+      zc_egl_error_name (egl.GetError ()));
   g_free (all);
   g_free (external);
   g_array_set_size (mods, 0);
@@ -419,24 +416,23 @@ none:
 
 gpointer
 zc_egl_import_dmabuf (ZcEgl *self, guint32 drm_fourcc, guint64 modifier,
-                      gint width, gint height, guint n_planes, const gint *fds,
-                      const guint32 *offsets, const guint32 *strides,
-                      GError **error)
+    gint width, gint height, guint n_planes, const gint *fds,
+    const guint32 *offsets, const guint32 *strides, GError **error)
 {
   /* Per-plane attribute names, in plane order. */
   static const EGLint plane_attrs[4][5] = {
     { EGL_DMA_BUF_PLANE0_FD_EXT, EGL_DMA_BUF_PLANE0_OFFSET_EXT,
-      EGL_DMA_BUF_PLANE0_PITCH_EXT, EGL_DMA_BUF_PLANE0_MODIFIER_LO_EXT,
-      EGL_DMA_BUF_PLANE0_MODIFIER_HI_EXT },
+        EGL_DMA_BUF_PLANE0_PITCH_EXT, EGL_DMA_BUF_PLANE0_MODIFIER_LO_EXT,
+        EGL_DMA_BUF_PLANE0_MODIFIER_HI_EXT },
     { EGL_DMA_BUF_PLANE1_FD_EXT, EGL_DMA_BUF_PLANE1_OFFSET_EXT,
-      EGL_DMA_BUF_PLANE1_PITCH_EXT, EGL_DMA_BUF_PLANE1_MODIFIER_LO_EXT,
-      EGL_DMA_BUF_PLANE1_MODIFIER_HI_EXT },
+        EGL_DMA_BUF_PLANE1_PITCH_EXT, EGL_DMA_BUF_PLANE1_MODIFIER_LO_EXT,
+        EGL_DMA_BUF_PLANE1_MODIFIER_HI_EXT },
     { EGL_DMA_BUF_PLANE2_FD_EXT, EGL_DMA_BUF_PLANE2_OFFSET_EXT,
-      EGL_DMA_BUF_PLANE2_PITCH_EXT, EGL_DMA_BUF_PLANE2_MODIFIER_LO_EXT,
-      EGL_DMA_BUF_PLANE2_MODIFIER_HI_EXT },
+        EGL_DMA_BUF_PLANE2_PITCH_EXT, EGL_DMA_BUF_PLANE2_MODIFIER_LO_EXT,
+        EGL_DMA_BUF_PLANE2_MODIFIER_HI_EXT },
     { EGL_DMA_BUF_PLANE3_FD_EXT, EGL_DMA_BUF_PLANE3_OFFSET_EXT,
-      EGL_DMA_BUF_PLANE3_PITCH_EXT, EGL_DMA_BUF_PLANE3_MODIFIER_LO_EXT,
-      EGL_DMA_BUF_PLANE3_MODIFIER_HI_EXT },
+        EGL_DMA_BUF_PLANE3_PITCH_EXT, EGL_DMA_BUF_PLANE3_MODIFIER_LO_EXT,
+        EGL_DMA_BUF_PLANE3_MODIFIER_HI_EXT },
   };
   EGLint attrs[7 + 4 * 10 + 1];
   guint i = 0;
@@ -447,16 +443,14 @@ zc_egl_import_dmabuf (ZcEgl *self, guint32 drm_fourcc, guint64 modifier,
 
   if (n_planes < 1 || n_planes > 4 || fds == NULL || offsets == NULL
       || strides == NULL || width <= 0 || height <= 0) {
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
         "cannot import a DMA-BUF of %dx%d with %u plane(s): the buffer "
         "description from PipeWire is invalid",
         width, height, n_planes);
     return NULL;
   }
   if (explicit_mod && !self->has_modifiers) {
-    g_set_error (
-        error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
+    g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
         "cannot import a DMA-BUF with modifier 0x%016" G_GINT64_MODIFIER
         "x: EGL lacks EGL_EXT_image_dma_buf_import_modifiers",
         modifier);
@@ -468,32 +462,32 @@ zc_egl_import_dmabuf (ZcEgl *self, guint32 drm_fourcc, guint64 modifier,
   attrs[i++] = EGL_HEIGHT;
   attrs[i++] = height;
   attrs[i++] = EGL_LINUX_DRM_FOURCC_EXT;
-  attrs[i++] = (EGLint)drm_fourcc;
+  attrs[i++] = (EGLint) drm_fourcc;
   for (guint p = 0; p < n_planes; p++) {
     attrs[i++] = plane_attrs[p][0];
     attrs[i++] = fds[p];
     attrs[i++] = plane_attrs[p][1];
-    attrs[i++] = (EGLint)offsets[p];
+    attrs[i++] = (EGLint) offsets[p];
     attrs[i++] = plane_attrs[p][2];
-    attrs[i++] = (EGLint)strides[p];
+    attrs[i++] = (EGLint) strides[p];
     if (explicit_mod) {
       attrs[i++] = plane_attrs[p][3];
-      attrs[i++] = (EGLint)(modifier & 0xffffffff);
+      attrs[i++] = (EGLint) (modifier & 0xffffffff);
       attrs[i++] = plane_attrs[p][4];
-      attrs[i++] = (EGLint)(modifier >> 32);
+      attrs[i++] = (EGLint) (modifier >> 32);
     }
   }
   attrs[i++] = EGL_NONE;
 
   /* EGL_NO_CONTEXT: a DMA-BUF image belongs to the display, not a context. */
-  image = egl.CreateImageKHR (self->display, EGL_NO_CONTEXT,
-                              EGL_LINUX_DMA_BUF_EXT, NULL, attrs);
+  image = egl.CreateImageKHR (
+      self->display, EGL_NO_CONTEXT, EGL_LINUX_DMA_BUF_EXT, NULL, attrs);
   if (image == EGL_NO_IMAGE_KHR) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
-                 "EGL could not import the DMA-BUF (fourcc 0x%08x, modifier "
-                 "0x%016" G_GINT64_MODIFIER "x, %dx%d, %u plane(s), fd %d): %s",
-                 drm_fourcc, modifier, width, height, n_planes, fds[0],
-                 zc_egl_error_name (egl.GetError ()));
+        "EGL could not import the DMA-BUF (fourcc 0x%08x, modifier "
+        "0x%016" G_GINT64_MODIFIER "x, %dx%d, %u plane(s), fd %d): %s",
+        drm_fourcc, modifier, width, height, n_planes, fds[0],
+        zc_egl_error_name (egl.GetError ()));
     return NULL;
   }
   GST_LOG ("imported fd %d as EGLImage %p", fds[0], image);
@@ -509,7 +503,7 @@ zc_egl_destroy_image (ZcEgl *self, gpointer image)
     return;
   if (!egl.DestroyImageKHR (self->display, image))
     GST_WARNING ("eglDestroyImageKHR(%p) failed: %s", image,
-                 zc_egl_error_name (egl.GetError ()));
+        zc_egl_error_name (egl.GetError ()));
 }
 
 gint
@@ -526,8 +520,8 @@ zc_egl_get_cuda_device (ZcEgl *self)
     return -1;
   if (!egl.QueryDeviceAttribEXT (self->device, EGL_CUDA_DEVICE_NV, &value)) {
     GST_DEBUG ("EGL_CUDA_DEVICE_NV query failed: %s",
-               zc_egl_error_name (egl.GetError ()));
+        zc_egl_error_name (egl.GetError ()));
     return -1;
   }
-  return (gint)value;
+  return (gint) value;
 }

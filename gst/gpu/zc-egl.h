@@ -46,9 +46,8 @@ GArray *zc_egl_query_modifiers (ZcEgl *egl, guint32 drm_fourcc);
  * caller (EGL dups what it keeps).  NULL and ZC_ERROR_FAILED with the EGL
  * error name on failure: the caller drops the modifier and renegotiates. */
 gpointer zc_egl_import_dmabuf (ZcEgl *egl, guint32 drm_fourcc, guint64 modifier,
-                               gint width, gint height, guint n_planes,
-                               const gint *fds, const guint32 *offsets,
-                               const guint32 *strides, GError **error);
+    gint width, gint height, guint n_planes, const gint *fds,
+    const guint32 *offsets, const guint32 *strides, GError **error);
 void zc_egl_destroy_image (ZcEgl *egl, gpointer image); /* NULL ok */
 
 /* The CUDA device ordinal behind the EGL device (EGL_NV_device_cuda), or -1

@@ -4,12 +4,14 @@
 
 /* A handful of formats with a handful of modifiers each: arrays searched
  * linearly are smaller and easier to read than hash tables. */
-typedef struct {
+typedef struct
+{
   guint32 fourcc;
   GArray *modifiers; /* guint64, INVALID (implicit) last if present */
 } ZcModifierFormat;
 
-struct _ZcModifiers {
+struct _ZcModifiers
+{
   GArray *formats; /* ZcModifierFormat, in insertion order */
 };
 
@@ -60,7 +62,7 @@ find_modifier (const GArray *modifiers, guint64 modifier)
 {
   for (guint i = 0; i < modifiers->len; i++)
     if (g_array_index (modifiers, guint64, i) == modifier)
-      return (gint)i;
+      return (gint) i;
   return -1;
 }
 
@@ -70,12 +72,12 @@ zc_modifiers_copy (const ZcModifiers *mods)
   ZcModifiers *copy = zc_modifiers_new ();
 
   for (guint i = 0; i < mods->formats->len; i++) {
-    const ZcModifierFormat *f
-        = &g_array_index (mods->formats, ZcModifierFormat, i);
+    const ZcModifierFormat *f =
+        &g_array_index (mods->formats, ZcModifierFormat, i);
 
     for (guint j = 0; j < f->modifiers->len; j++)
-      zc_modifiers_add (copy, f->fourcc,
-                        g_array_index (f->modifiers, guint64, j));
+      zc_modifiers_add (
+          copy, f->fourcc, g_array_index (f->modifiers, guint64, j));
   }
   return copy;
 }
@@ -96,8 +98,8 @@ zc_modifiers_add (ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier)
     };
 
     g_array_append_val (mods->formats, nf);
-    f = &g_array_index (mods->formats, ZcModifierFormat,
-                        mods->formats->len - 1);
+    f = &g_array_index (
+        mods->formats, ZcModifierFormat, mods->formats->len - 1);
   }
 
   if (find_modifier (f->modifiers, modifier) >= 0)
@@ -108,7 +110,7 @@ zc_modifiers_add (ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier)
   len = f->modifiers->len;
   if (modifier != ZC_DRM_FORMAT_MOD_INVALID && len > 0
       && g_array_index (f->modifiers, guint64, len - 1)
-             == ZC_DRM_FORMAT_MOD_INVALID)
+          == ZC_DRM_FORMAT_MOD_INVALID)
     g_array_insert_val (f->modifiers, len - 1, modifier);
   else
     g_array_append_val (f->modifiers, modifier);
@@ -117,7 +119,7 @@ zc_modifiers_add (ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier)
 
 guint
 zc_modifiers_add_array (ZcModifiers *mods, guint32 drm_fourcc,
-                        const GArray *egl_modifiers, gboolean allow_implicit)
+    const GArray *egl_modifiers, gboolean allow_implicit)
 {
   guint n = 0;
 
@@ -125,8 +127,8 @@ zc_modifiers_add_array (ZcModifiers *mods, guint32 drm_fourcc,
 
   if (egl_modifiers != NULL)
     for (guint i = 0; i < egl_modifiers->len; i++)
-      zc_modifiers_add (mods, drm_fourcc,
-                        g_array_index (egl_modifiers, guint64, i));
+      zc_modifiers_add (
+          mods, drm_fourcc, g_array_index (egl_modifiers, guint64, i));
   if (allow_implicit)
     zc_modifiers_add (mods, drm_fourcc, ZC_DRM_FORMAT_MOD_INVALID);
 
@@ -135,8 +137,8 @@ zc_modifiers_add_array (ZcModifiers *mods, guint32 drm_fourcc,
 }
 
 gboolean
-zc_modifiers_contains (const ZcModifiers *mods, guint32 drm_fourcc,
-                       guint64 modifier)
+zc_modifiers_contains (
+    const ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier)
 {
   const ZcModifierFormat *f;
 
@@ -164,8 +166,8 @@ zc_modifiers_get_format (const ZcModifiers *mods, guint index)
 }
 
 const guint64 *
-zc_modifiers_get_modifiers (const ZcModifiers *mods, guint32 drm_fourcc,
-                            guint *n_modifiers)
+zc_modifiers_get_modifiers (
+    const ZcModifiers *mods, guint32 drm_fourcc, guint *n_modifiers)
 {
   const ZcModifierFormat *f;
 
@@ -178,7 +180,7 @@ zc_modifiers_get_modifiers (const ZcModifiers *mods, guint32 drm_fourcc,
     return NULL;
   }
   *n_modifiers = f->modifiers->len;
-  return (const guint64 *)f->modifiers->data;
+  return (const guint64 *) f->modifiers->data;
 }
 
 gboolean
@@ -205,7 +207,7 @@ zc_modifiers_drop (ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier)
   if (pos < 0)
     return ZC_MODIFIERS_DROP_NOT_FOUND;
 
-  g_array_remove_index (f->modifiers, (guint)pos);
+  g_array_remove_index (f->modifiers, (guint) pos);
   if (f->modifiers->len > 0)
     return ZC_MODIFIERS_DROP_FORMAT_LEFT;
 
@@ -223,20 +225,18 @@ zc_modifiers_to_string (const ZcModifiers *mods)
   g_return_val_if_fail (mods != NULL, g_string_free (s, FALSE));
 
   for (guint i = 0; i < mods->formats->len; i++) {
-    const ZcModifierFormat *f
-        = &g_array_index (mods->formats, ZcModifierFormat, i);
+    const ZcModifierFormat *f =
+        &g_array_index (mods->formats, ZcModifierFormat, i);
 
     if (i > 0)
       g_string_append_c (s, ' ');
     /* A fourcc is four printable characters, low byte first. */
-    g_string_append_printf (s, "%c%c%c%c:", (gchar)(f->fourcc & 0xff),
-                            (gchar)((f->fourcc >> 8) & 0xff),
-                            (gchar)((f->fourcc >> 16) & 0xff),
-                            (gchar)((f->fourcc >> 24) & 0xff));
+    g_string_append_printf (s, "%c%c%c%c:", (gchar) (f->fourcc & 0xff),
+        (gchar) ((f->fourcc >> 8) & 0xff), (gchar) ((f->fourcc >> 16) & 0xff),
+        (gchar) ((f->fourcc >> 24) & 0xff));
     for (guint j = 0; j < f->modifiers->len; j++)
       g_string_append_printf (s, "%s0x%016" G_GINT64_MODIFIER "x",
-                              j > 0 ? "," : "",
-                              g_array_index (f->modifiers, guint64, j));
+          j > 0 ? "," : "", g_array_index (f->modifiers, guint64, j));
   }
   return g_string_free (s, FALSE);
 }

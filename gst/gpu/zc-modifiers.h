@@ -21,7 +21,8 @@ G_BEGIN_DECLS
 
 typedef struct _ZcModifiers ZcModifiers;
 
-typedef enum {
+typedef enum
+{
   ZC_MODIFIERS_DROP_NOT_FOUND, /* the pair was not in the table: nothing changed
                                 */
   ZC_MODIFIERS_DROP_FORMAT_LEFT, /* the format still has modifiers: renegotiate
@@ -36,8 +37,8 @@ void zc_modifiers_free (ZcModifiers *mods); /* NULL ok */
 ZcModifiers *zc_modifiers_copy (const ZcModifiers *mods);
 
 /* Adds one pair; returns FALSE when it was there already (deduped). */
-gboolean zc_modifiers_add (ZcModifiers *mods, guint32 drm_fourcc,
-                           guint64 modifier);
+gboolean zc_modifiers_add (
+    ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier);
 
 /* Adds what EGL reported for a format (a guint64 GArray, may be NULL or
  * empty), then the implicit modifier when allow_implicit is TRUE (the
@@ -45,11 +46,10 @@ gboolean zc_modifiers_add (ZcModifiers *mods, guint32 drm_fourcc,
  * modifier at all after this is not added.  Returns the number of
  * modifiers the format has now. */
 guint zc_modifiers_add_array (ZcModifiers *mods, guint32 drm_fourcc,
-                              const GArray *egl_modifiers,
-                              gboolean allow_implicit);
+    const GArray *egl_modifiers, gboolean allow_implicit);
 
-gboolean zc_modifiers_contains (const ZcModifiers *mods, guint32 drm_fourcc,
-                                guint64 modifier);
+gboolean zc_modifiers_contains (
+    const ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier);
 
 /* Formats, in insertion order. */
 guint zc_modifiers_get_n_formats (const ZcModifiers *mods);
@@ -57,15 +57,14 @@ guint32 zc_modifiers_get_format (const ZcModifiers *mods, guint index);
 
 /* The modifiers of one format, in order; NULL and *n_modifiers = 0 when the
  * format is not in the table.  Valid until the table changes. */
-const guint64 *zc_modifiers_get_modifiers (const ZcModifiers *mods,
-                                           guint32 drm_fourcc,
-                                           guint *n_modifiers);
+const guint64 *zc_modifiers_get_modifiers (
+    const ZcModifiers *mods, guint32 drm_fourcc, guint *n_modifiers);
 
 gboolean zc_modifiers_is_empty (const ZcModifiers *mods);
 
 /* Removes a pair after its import failed and says what is left. */
-ZcModifiersDrop zc_modifiers_drop (ZcModifiers *mods, guint32 drm_fourcc,
-                                   guint64 modifier);
+ZcModifiersDrop zc_modifiers_drop (
+    ZcModifiers *mods, guint32 drm_fourcc, guint64 modifier);
 
 /* "AR24:0x0,0x00ffffffffffffff XR24:..." for DEBUG logs; g_free() it. */
 gchar *zc_modifiers_to_string (const ZcModifiers *mods);

@@ -23,13 +23,13 @@ die_with_parent (gpointer data)
 /* Reads one line from the producer's stdout, failing the test when none
  * comes before the deadline or the producer exits. */
 static gchar *
-read_line (TestProducer * p)
+read_line (TestProducer *p)
 {
   gint64 deadline = g_get_monotonic_time () + LINE_DEADLINE_US;
 
   for (;;) {
     gchar *nl = strchr (p->line->str, '\n');
-    struct pollfd pfd = {.fd = p->out_fd,.events = POLLIN };
+    struct pollfd pfd = { .fd = p->out_fd, .events = POLLIN };
     gint64 left;
     gchar c[256];
     gssize n;
@@ -56,30 +56,28 @@ read_line (TestProducer * p)
 }
 
 TestProducer *
-test_producer_start (const gchar * format, const gchar * size, gint fps)
+test_producer_start (const gchar *format, const gchar *size, gint fps)
 {
   const gchar *path = g_getenv ("ZC_TEST_PRODUCER");
   GSubprocessLauncher *launcher;
   TestProducer *p = g_new0 (TestProducer, 1);
   gchar *fps_str = g_strdup_printf ("%d", fps);
-  gchar *name = g_strdup_printf ("zc-test-%d-%u", getpid (),
-      g_random_int ());
+  gchar *name = g_strdup_printf ("zc-test-%d-%u", getpid (), g_random_int ());
   GError *error = NULL;
   gchar *line;
 
   g_assert_nonnull (path);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
-      | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL,
-      NULL);
-  p->proc = g_subprocess_launcher_spawn (launcher, &error, path, "--name",
-      name, "--format", format, "--size", size, "--fps", fps_str, NULL);
+  launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  p->proc = g_subprocess_launcher_spawn (launcher, &error, path, "--name", name,
+      "--format", format, "--size", size, "--fps", fps_str, NULL);
   g_assert_no_error (error);
   g_object_unref (launcher);
   g_free (fps_str);
   g_free (name);
-  p->out_fd = g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM
-      (g_subprocess_get_stdout_pipe (p->proc)));
+  p->out_fd = g_unix_input_stream_get_fd (
+      G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (p->proc)));
   p->line = g_string_new (NULL);
 
   line = read_line (p);
@@ -91,7 +89,7 @@ test_producer_start (const gchar * format, const gchar * size, gint fps)
 }
 
 void
-test_producer_command (TestProducer * p, const gchar * command)
+test_producer_command (TestProducer *p, const gchar *command)
 {
   GOutputStream *in = g_subprocess_get_stdin_pipe (p->proc);
   gchar *msg = g_strdup_printf ("%s\n", command);
@@ -110,7 +108,7 @@ test_producer_command (TestProducer * p, const gchar * command)
 
 /* GLib reaps the child on its worker thread; the identifier goes NULL then. */
 static void
-reap (TestProducer * p)
+reap (TestProducer *p)
 {
   gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
@@ -120,20 +118,19 @@ reap (TestProducer * p)
 }
 
 void
-test_producer_kill (TestProducer * p)
+test_producer_kill (TestProducer *p)
 {
   g_subprocess_force_exit (p->proc);
   g_subprocess_wait (p->proc, NULL, NULL);
 }
 
 void
-test_producer_stop (TestProducer * p)
+test_producer_stop (TestProducer *p)
 {
   if (p == NULL)
     return;
   if (g_subprocess_get_identifier (p->proc)) {
-    g_output_stream_close (g_subprocess_get_stdin_pipe (p->proc), NULL,
-        NULL);
+    g_output_stream_close (g_subprocess_get_stdin_pipe (p->proc), NULL, NULL);
     reap (p);
     if (g_subprocess_get_identifier (p->proc))
       test_producer_kill (p);
@@ -144,7 +141,7 @@ test_producer_stop (TestProducer * p)
 }
 
 static void
-pixel_rgb (GstVideoFrame * f, gint x, gint y, guint8 rgb[3])
+pixel_rgb (GstVideoFrame *f, gint x, gint y, guint8 rgb[3])
 {
   const guint8 *px = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (f, 0)
       + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (f, 0) + (gsize) x * 4;
@@ -154,14 +151,13 @@ pixel_rgb (GstVideoFrame * f, gint x, gint y, guint8 rgb[3])
 }
 
 guint32
-test_check_frame (GstBuffer * buf, GstVideoFormat format)
+test_check_frame (GstBuffer *buf, GstVideoFormat format)
 {
   GstVideoMeta *meta = gst_buffer_get_video_meta (buf);
   GstVideoInfo info;
   GstVideoFrame f;
-  static const guint8 expect[4][3] = {
-    {255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}
-  };
+  static const guint8 expect[4][3] = { { 255, 0, 0 }, { 0, 255, 0 },
+    { 0, 0, 255 }, { 255, 255, 255 } };
   guint32 first = 0, last = 0;
   gint w, h;
 

@@ -16,17 +16,17 @@ typedef struct
 
 /* Starts the producer (path in $ZC_TEST_PRODUCER) and waits, with a
  * deadline, for its READY line. */
-TestProducer *test_producer_start (const gchar * format, const gchar * size,
-    gint fps);
+TestProducer *test_producer_start (
+    const gchar *format, const gchar *size, gint fps);
 /* Sends a command and waits, with a deadline, for its OK line. */
-void test_producer_command (TestProducer * p, const gchar * command);
+void test_producer_command (TestProducer *p, const gchar *command);
 /* Kills it at once (SIGKILL): the node vanishes as with a crash. */
-void test_producer_kill (TestProducer * p);
+void test_producer_kill (TestProducer *p);
 /* Asks it to quit and reaps it, killing it after a deadline. NULL ok. */
-void test_producer_stop (TestProducer * p);
+void test_producer_stop (TestProducer *p);
 
 /* Checks a captured frame: the four quadrant colours at their places (read
  * through the buffer's own format, so a red/blue swap fails) and the frame
  * number painted at its first and last pixels (a torn frame has two).
  * Returns the frame number. */
-guint32 test_check_frame (GstBuffer * buf, GstVideoFormat format);
+guint32 test_check_frame (GstBuffer *buf, GstVideoFormat format);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 static GstSample *
-run_until_frames (const gchar * desc, guint n_frames, GstElement ** out_pipe)
+run_until_frames (const gchar *desc, guint n_frames, GstElement **out_pipe)
 {
   GError *error = NULL;
   GstElement *pipe = gst_parse_launch (desc, &error);
@@ -25,8 +25,8 @@ run_until_frames (const gchar * desc, guint n_frames, GstElement ** out_pipe)
   for (guint i = 0; i < n_frames; i++) {
     if (sample)
       gst_sample_unref (sample);
-    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink),
-        10 * GST_SECOND);
+    sample =
+        gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
     if (sample == NULL) {
       GstBus *bus = gst_element_get_bus (pipe);
       GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
@@ -43,14 +43,14 @@ run_until_frames (const gchar * desc, guint n_frames, GstElement ** out_pipe)
 }
 
 static void
-stop (GstElement * pipe)
+stop (GstElement *pipe)
 {
   gst_element_set_state (pipe, GST_STATE_NULL);
   gst_object_unref (pipe);
 }
 
 static guint64
-stat_of (GstElement * pipe, const gchar * name)
+stat_of (GstElement *pipe, const gchar *name)
 {
   GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
   guint64 v;
@@ -61,7 +61,7 @@ stat_of (GstElement * pipe, const gchar * name)
 }
 
 static gchar *
-memory_type_of (GstElement * pipe)
+memory_type_of (GstElement *pipe)
 {
   GstElement *src = gst_bin_get_by_name (GST_BIN (pipe), "src");
   gchar *v;
@@ -74,20 +74,22 @@ memory_type_of (GstElement * pipe)
 /* BGRx in, the same out through a GPU copy: the colours and frame numbers
  * are checked like in system mode. */
 static void
-test_cuda_copy (TestProducer * p)
+test_cuda_copy (TestProducer *p)
 {
-  gchar *desc = g_strdup_printf ("pipewirezerocopysrc name=src "
+  gchar *desc = g_strdup_printf (
+      "pipewirezerocopysrc name=src "
       "pipewire-node-id=%u output-mode=cuda keepalive-time=0 ! "
       "video/x-raw(memory:CUDAMemory),format=BGRx ! cudadownload ! "
-      "video/x-raw,format=BGRx ! appsink name=sink sync=false", p->node_id);
+      "video/x-raw,format=BGRx ! appsink name=sink sync=false",
+      p->node_id);
   GstElement *pipe;
   GstSample *sample = run_until_frames (desc, 10, &pipe);
   gchar *memtype = memory_type_of (pipe);
   GstBuffer *buf = gst_sample_get_buffer (sample);
   GstVideoInfo info;
 
-  g_assert_true (gst_video_info_from_caps (&info,
-          gst_sample_get_caps (sample)));
+  g_assert_true (
+      gst_video_info_from_caps (&info, gst_sample_get_caps (sample)));
   if (gst_buffer_get_video_meta (buf) == NULL)
     gst_buffer_add_video_meta_full (buf, 0, GST_VIDEO_INFO_FORMAT (&info),
         info.width, info.height, 1, info.offset, info.stride);
@@ -95,7 +97,7 @@ test_cuda_copy (TestProducer * p)
   g_assert_cmpstr (memtype, ==, "cuda");
   g_assert_cmpuint (stat_of (pipe, "bytes-copied"), ==, 0);
   g_print ("ok cuda-copy: BGRx through CUDA, colours and frame number in "
-      "place, 0 bytes copied by the CPU\n");
+           "place, 0 bytes copied by the CPU\n");
   g_free (memtype);
   gst_sample_unref (sample);
   stop (pipe);
@@ -105,24 +107,29 @@ test_cuda_copy (TestProducer * p)
 /* BGRx in, NV12 out of the fused kernel: BT.709 limited range values of
  * the four quadrant colours. */
 static void
-test_cuda_nv12 (TestProducer * p)
+test_cuda_nv12 (TestProducer *p)
 {
   static const guint8 expect[4][3] = {
-    {63, 102, 240}, {173, 42, 26}, {32, 240, 118}, {235, 128, 128},
+    { 63, 102, 240 },
+    { 173, 42, 26 },
+    { 32, 240, 118 },
+    { 235, 128, 128 },
   };
-  gchar *desc = g_strdup_printf ("pipewirezerocopysrc name=src "
+  gchar *desc = g_strdup_printf (
+      "pipewirezerocopysrc name=src "
       "pipewire-node-id=%u output-mode=cuda keepalive-time=0 ! "
       "video/x-raw(memory:CUDAMemory),format=NV12 ! cudadownload ! "
-      "video/x-raw,format=NV12 ! appsink name=sink sync=false", p->node_id);
+      "video/x-raw,format=NV12 ! appsink name=sink sync=false",
+      p->node_id);
   GstElement *pipe;
   GstSample *sample = run_until_frames (desc, 10, &pipe);
   GstVideoInfo info;
   GstVideoFrame f;
 
-  g_assert_true (gst_video_info_from_caps (&info,
-          gst_sample_get_caps (sample)));
-  g_assert_true (gst_video_frame_map (&f, &info, gst_sample_get_buffer
-          (sample), GST_MAP_READ));
+  g_assert_true (
+      gst_video_info_from_caps (&info, gst_sample_get_caps (sample)));
+  g_assert_true (gst_video_frame_map (
+      &f, &info, gst_sample_get_buffer (sample), GST_MAP_READ));
   for (int q = 0; q < 4; q++) {
     gint x = (q % 2) ? 3 * info.width / 4 : info.width / 4;
     gint y = (q / 2) ? 3 * info.height / 4 : info.height / 4;
@@ -133,13 +140,14 @@ test_cuda_nv12 (TestProducer * p)
     if (abs (Y[0] - expect[q][0]) > 3 || abs (UV[0] - expect[q][1]) > 3
         || abs (UV[1] - expect[q][2]) > 3)
       g_error ("NV12 quadrant %d at (%d,%d): YUV %d,%d,%d, expected "
-          "%d,%d,%d", q, x, y, Y[0], UV[0], UV[1], expect[q][0],
-          expect[q][1], expect[q][2]);
+               "%d,%d,%d",
+          q, x, y, Y[0], UV[0], UV[1], expect[q][0], expect[q][1],
+          expect[q][2]);
   }
   gst_video_frame_unmap (&f);
   g_assert_cmpuint (stat_of (pipe, "bytes-copied"), ==, 0);
   g_print ("ok cuda-nv12: BGRx -> NV12 in one GPU pass, BT.709 values of "
-      "red, green, blue, white in place\n");
+           "red, green, blue, white in place\n");
   gst_sample_unref (sample);
   stop (pipe);
   g_free (desc);
@@ -147,12 +155,14 @@ test_cuda_nv12 (TestProducer * p)
 
 /* auto picks CUDA when downstream takes CUDA memory and CUDA works. */
 static void
-test_auto_picks_cuda (TestProducer * p)
+test_auto_picks_cuda (TestProducer *p)
 {
-  gchar *desc = g_strdup_printf ("pipewirezerocopysrc name=src "
-      "pipewire-node-id=%u keepalive-time=0 ! "
-      "video/x-raw(memory:CUDAMemory) ! cudadownload ! "
-      "appsink name=sink sync=false", p->node_id);
+  gchar *desc =
+      g_strdup_printf ("pipewirezerocopysrc name=src "
+                       "pipewire-node-id=%u keepalive-time=0 ! "
+                       "video/x-raw(memory:CUDAMemory) ! cudadownload ! "
+                       "appsink name=sink sync=false",
+          p->node_id);
   GstElement *pipe;
   GstSample *sample = run_until_frames (desc, 3, &pipe);
   gchar *memtype = memory_type_of (pipe);

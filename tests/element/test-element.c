@@ -14,7 +14,7 @@
 
 /* Pulls the next buffer, or NULL when none comes within @timeout_us. */
 static GstBuffer *
-pull_within (GstHarness * h, gint64 timeout_us)
+pull_within (GstHarness *h, gint64 timeout_us)
 {
   gint64 deadline = g_get_monotonic_time () + timeout_us;
   GstBuffer *buf;
@@ -26,7 +26,7 @@ pull_within (GstHarness * h, gint64 timeout_us)
 }
 
 static GstBuffer *
-pull (GstHarness * h)
+pull (GstHarness *h)
 {
   GstBuffer *buf = pull_within (h, FRAME_DEADLINE_US);
 
@@ -36,7 +36,7 @@ pull (GstHarness * h)
 }
 
 static guint64
-stat_of (GstHarness * h, const gchar * name)
+stat_of (GstHarness *h, const gchar *name)
 {
   guint64 v;
 
@@ -45,7 +45,7 @@ stat_of (GstHarness * h, const gchar * name)
 }
 
 static GstHarness *
-harness_for (TestProducer * p, guint keepalive_ms)
+harness_for (TestProducer *p, guint keepalive_ms)
 {
   GstHarness *h = gst_harness_new ("pipewirezerocopysrc");
 
@@ -60,8 +60,12 @@ static void
 test_formats (void)
 {
   static const GstVideoFormat formats[] = {
-    GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx,
-    GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_ARGB,
+    GST_VIDEO_FORMAT_BGRx,
+    GST_VIDEO_FORMAT_BGRA,
+    GST_VIDEO_FORMAT_RGBx,
+    GST_VIDEO_FORMAT_RGBA,
+    GST_VIDEO_FORMAT_xRGB,
+    GST_VIDEO_FORMAT_ARGB,
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
@@ -76,7 +80,7 @@ test_formats (void)
     for (int n = 0; n < 10; n++) {
       GstBuffer *buf = pull (h);
       guint32 seq = test_check_frame (buf, formats[i]);
-      g_assert_cmpuint (seq, >, prev);  /* never stale, never repeated */
+      g_assert_cmpuint (seq, >, prev); /* never stale, never repeated */
       prev = seq;
       gst_buffer_unref (buf);
     }
@@ -112,7 +116,7 @@ test_pts_rising (void)
     prev = GST_BUFFER_PTS (buf);
     gst_buffer_unref (buf);
     if (n == 10)
-      test_producer_command (p, "still");       /* keepalive takes over */
+      test_producer_command (p, "still"); /* keepalive takes over */
   }
   gst_harness_teardown (h);
   test_producer_stop (p);
@@ -147,8 +151,8 @@ test_keepalive (void)
   copied = stat_of (h, "bytes-copied");
   g_assert_cmpuint (copied, ==, 320 * 240 * 4);
   buf = pull (h);
-  g_assert_cmpuint (test_check_frame (buf, GST_VIDEO_FORMAT_BGRx), ==,
-      last_seq);
+  g_assert_cmpuint (
+      test_check_frame (buf, GST_VIDEO_FORMAT_BGRx), ==, last_seq);
   gst_buffer_unref (buf);
   g_assert_cmpuint (stat_of (h, "bytes-copied"), ==, copied);
 
@@ -249,8 +253,7 @@ test_corrupted_and_cursor (void)
     test_check_frame (buf, GST_VIDEO_FORMAT_BGRx);
     gst_buffer_unref (buf);
   }
-  g_assert_cmpuint (stat_of (h, "frames-corrupted") - corrupted_before, ==,
-      5);
+  g_assert_cmpuint (stat_of (h, "frames-corrupted") - corrupted_before, ==, 5);
   gst_harness_teardown (h);
   test_producer_stop (p);
 }
@@ -272,7 +275,7 @@ test_slow_consumer (void)
   /* Hold a few frames (as an encoder would) and wait a second. */
   for (int i = 0; i < 4; i++)
     held[i] = pull (h);
-  g_usleep (2 * G_USEC_PER_SEC);        /* the scenario: a stalled consumer */
+  g_usleep (2 * G_USEC_PER_SEC); /* the scenario: a stalled consumer */
   for (int i = 0; i < 4; i++)
     gst_buffer_unref (held[i]);
   /* Drop what queued in the harness; the newest frame must be recent. */
@@ -320,8 +323,8 @@ test_resend_last (void)
   GstEvent *ev;
   gint64 deadline;
 
-  g_object_set (h->element, "pipewire-node-id", p->node_id,
-      "keepalive-time", 0, "resend-last", TRUE, NULL);
+  g_object_set (h->element, "pipewire-node-id", p->node_id, "keepalive-time", 0,
+      "resend-last", TRUE, NULL);
   gst_harness_play (h);
   buf = pull (h);
   seq = test_check_frame (buf, GST_VIDEO_FORMAT_BGRx);
@@ -354,7 +357,7 @@ test_resend_last (void)
 /* Runs `DESC ! fakesink` and returns the first error's message, failing
  * the test if none is posted within 5 s (the contract). */
 static gchar *
-error_of_pipeline (const gchar * desc, gint64 * elapsed_us)
+error_of_pipeline (const gchar *desc, gint64 *elapsed_us)
 {
   GError *error = NULL;
   GstElement *pipe = gst_parse_launch (desc, &error);
@@ -384,8 +387,8 @@ static void
 test_error_no_node (void)
 {
   gint64 t;
-  gchar *msg = error_of_pipeline
-      ("pipewirezerocopysrc pipewire-node-id=99999 ! fakesink", &t);
+  gchar *msg = error_of_pipeline (
+      "pipewirezerocopysrc pipewire-node-id=99999 ! fakesink", &t);
 
   g_assert_nonnull (strstr (msg, "node 99999 does not exist"));
   g_free (msg);
@@ -404,7 +407,8 @@ test_error_no_daemon (void)
   g_unsetenv ("PIPEWIRE_REMOTE");
   g_unsetenv ("PIPEWIRE_RUNTIME_DIR");
   msg = error_of_pipeline ("pipewirezerocopysrc pipewire-node-id=1 ! "
-      "fakesink", &t);
+                           "fakesink",
+      &t);
   g_setenv ("XDG_RUNTIME_DIR", saved, TRUE);
   if (saved_pw)
     g_setenv ("PIPEWIRE_RUNTIME_DIR", saved_pw, TRUE);
@@ -422,7 +426,8 @@ test_error_bad_format (void)
 {
   TestProducer *p = test_producer_start ("YUY2", "160x120", 30);
   gchar *desc = g_strdup_printf ("pipewirezerocopysrc pipewire-node-id=%u ! "
-      "fakesink", p->node_id);
+                                 "fakesink",
+      p->node_id);
   gint64 t;
   gchar *msg = error_of_pipeline (desc, &t);
 
@@ -438,7 +443,8 @@ test_error_downstream_refuses (void)
 {
   TestProducer *p = test_producer_start ("BGRx", "160x120", 30);
   gchar *desc = g_strdup_printf ("pipewirezerocopysrc pipewire-node-id=%u ! "
-      "video/x-raw,format=RGBA ! fakesink", p->node_id);
+                                 "video/x-raw,format=RGBA ! fakesink",
+      p->node_id);
   gint64 t;
   gchar *msg;
 
@@ -456,7 +462,8 @@ static void
 test_error_node_gone (void)
 {
   TestProducer *p = test_producer_start ("BGRx", "160x120", 30);
-  gchar *desc = g_strdup_printf ("pipewirezerocopysrc pipewire-node-id=%u "
+  gchar *desc = g_strdup_printf (
+      "pipewirezerocopysrc pipewire-node-id=%u "
       "keepalive-time=100 ! appsink name=sink max-buffers=2 drop=true",
       p->node_id);
   GError *error = NULL;
@@ -502,7 +509,8 @@ test_cuda_missing (void)
   }
   p = test_producer_start ("BGRx", "160x120", 30);
   desc = g_strdup_printf ("pipewirezerocopysrc pipewire-node-id=%u "
-      "output-mode=cuda ! fakesink", p->node_id);
+                          "output-mode=cuda ! fakesink",
+      p->node_id);
   msg = error_of_pipeline (desc, &t);
   g_assert_nonnull (strstr (msg, "CUDA is not available"));
   g_assert_cmpint (t, <, G_USEC_PER_SEC);
@@ -527,10 +535,11 @@ test_auto_falls_back (void)
   }
   p = test_producer_start ("RGBA", "320x240", 30);
   h = gst_harness_new ("pipewirezerocopysrc");
-  gst_harness_set_sink_caps_str (h, "video/x-raw(memory:CUDAMemory), "
+  gst_harness_set_sink_caps_str (h,
+      "video/x-raw(memory:CUDAMemory), "
       "format=NV12; video/x-raw(memory:DMABuf); video/x-raw");
-  g_object_set (h->element, "pipewire-node-id", p->node_id, "keepalive-time",
-      0, NULL);
+  g_object_set (
+      h->element, "pipewire-node-id", p->node_id, "keepalive-time", 0, NULL);
   gst_harness_play (h);
   buf = pull (h);
   test_check_frame (buf, GST_VIDEO_FORMAT_RGBA);
@@ -549,7 +558,8 @@ test_dmabuf_unavailable (void)
 {
   TestProducer *p = test_producer_start ("BGRx", "160x120", 30);
   gchar *desc = g_strdup_printf ("pipewirezerocopysrc pipewire-node-id=%u "
-      "output-mode=dmabuf ! fakesink", p->node_id);
+                                 "output-mode=dmabuf ! fakesink",
+      p->node_id);
   GError *error = NULL;
   GstElement *pipe = gst_parse_launch (desc, &error);
   GstBus *bus = gst_element_get_bus (pipe);
@@ -575,8 +585,8 @@ main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
-  if (g_getenv ("XDG_RUNTIME_DIR") == NULL || g_getenv ("ZC_TEST_PRODUCER")
-      == NULL) {
+  if (g_getenv ("XDG_RUNTIME_DIR") == NULL
+      || g_getenv ("ZC_TEST_PRODUCER") == NULL) {
     g_printerr ("run under zc-run-session with ZC_TEST_PRODUCER set\n");
     return 1;
   }
@@ -585,16 +595,15 @@ main (int argc, char **argv)
   g_test_add_func ("/element/keepalive", test_keepalive);
   g_test_add_func ("/element/keepalive-disabled", test_keepalive_disabled);
   g_test_add_func ("/element/resize", test_resize);
-  g_test_add_func ("/element/corrupted-and-cursor",
-      test_corrupted_and_cursor);
+  g_test_add_func ("/element/corrupted-and-cursor", test_corrupted_and_cursor);
   g_test_add_func ("/element/slow-consumer", test_slow_consumer);
   g_test_add_func ("/element/reconnect", test_reconnect);
   g_test_add_func ("/element/resend-last", test_resend_last);
   g_test_add_func ("/element/error-no-node", test_error_no_node);
   g_test_add_func ("/element/error-no-daemon", test_error_no_daemon);
   g_test_add_func ("/element/error-bad-format", test_error_bad_format);
-  g_test_add_func ("/element/error-downstream-refuses",
-      test_error_downstream_refuses);
+  g_test_add_func (
+      "/element/error-downstream-refuses", test_error_downstream_refuses);
   g_test_add_func ("/element/error-node-gone", test_error_node_gone);
   g_test_add_func ("/element/cuda-missing", test_cuda_missing);
   g_test_add_func ("/element/auto-falls-back", test_auto_falls_back);

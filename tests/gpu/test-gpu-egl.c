@@ -39,8 +39,7 @@ run_frame (GstVideoFormat declared, GstVideoFormat out_fmt, gboolean swap_rb)
   gchar *why = NULL;
   gboolean ok;
 
-  zc_test_fill_quadrants (
-      pixels, W, H, W * 4,
+  zc_test_fill_quadrants (pixels, W, H, W * 4,
       swap_rb ? GST_VIDEO_FORMAT_BGRA : GST_VIDEO_FORMAT_RGBA, 0);
   zc_test_fill_quadrants (expected, W, H, W * 4, declared, 0);
   img = zc_test_gl_image_new (egl, pixels, W, H, &error);
@@ -55,20 +54,20 @@ run_frame (GstVideoFormat declared, GstVideoFormat out_fmt, gboolean swap_rb)
   /* Twice through the same registration: the cached frame stays valid. */
   for (gint i = 0; i < 2; i++) {
     g_assert_cmpint (zc_cuda_converter_process (conv, reg, 0, 0, &out, &error),
-                     ==, GST_FLOW_OK);
+        ==, GST_FLOW_OK);
     g_assert_no_error (error);
     g_assert_true (gst_is_cuda_memory (gst_buffer_peek_memory (out, 0)));
     if (out_fmt == GST_VIDEO_FORMAT_NV12)
       ok = zc_test_check_nv12 (out, zc_cuda_converter_get_caps (conv), 0, &why);
     else
-      ok = zc_test_check_copy (out, zc_cuda_converter_get_caps (conv), expected,
-                               W * 4, &why);
+      ok = zc_test_check_copy (
+          out, zc_cuda_converter_get_caps (conv), expected, W * 4, &why);
     if (ok == swap_rb)
       g_test_message ("%s -> %s%s, pass %d: %s",
-                      gst_video_format_to_string (declared),
-                      gst_video_format_to_string (out_fmt),
-                      swap_rb ? " (red/blue swapped)" : "", i,
-                      why ? why : "the check passed but must not");
+          gst_video_format_to_string (declared),
+          gst_video_format_to_string (out_fmt),
+          swap_rb ? " (red/blue swapped)" : "", i,
+          why ? why : "the check passed but must not");
     else if (why)
       g_test_message ("expected mismatch: %s", why);
     g_assert_cmpint (ok, !=, swap_rb);
@@ -117,23 +116,22 @@ test_import_failure (void)
   GArray *mods;
 
   g_assert_null (zc_egl_import_dmabuf (egl, 0x34325258 /* XR24 */,
-                                       0x00ffffffffffffffull, W, H, 1, fds,
-                                       offsets, strides, &error));
+      0x00ffffffffffffffull, W, H, 1, fds, offsets, strides, &error));
   g_assert_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED);
   g_test_message ("bad fd: %s", error->message);
   g_assert_nonnull (strstr (error->message, "EGL_BAD"));
   g_clear_error (&error);
 
-  g_assert_null (zc_egl_import_dmabuf (egl, 0x34325258, 0, W, H, 0, fds,
-                                       offsets, strides, &error));
+  g_assert_null (zc_egl_import_dmabuf (
+      egl, 0x34325258, 0, W, H, 0, fds, offsets, strides, &error));
   g_assert_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED);
   g_clear_error (&error);
 
   /* Whatever EGL reports, "implicit" is never one of its modifiers. */
   mods = zc_egl_query_modifiers (egl, 0x34325258);
   for (guint i = 0; i < mods->len; i++)
-    g_assert_cmphex (g_array_index (mods, guint64, i), !=,
-                     0x00ffffffffffffffull);
+    g_assert_cmphex (
+        g_array_index (mods, guint64, i), !=, 0x00ffffffffffffffull);
   g_test_message ("EGL reports %u importable modifier(s) for XR24", mods->len);
   g_array_unref (mods);
 }
@@ -165,7 +163,7 @@ main (int argc, char **argv)
   probe = zc_test_gl_image_new (egl, px, 1, 1, &error);
   if (probe == NULL) {
     g_print ("SKIP: cannot make GL textures on the EGL device: %s\n",
-             error->message);
+        error->message);
     g_error_free (error);
     zc_egl_free (egl);
     return 77;
@@ -174,8 +172,8 @@ main (int argc, char **argv)
 
   dev = zc_egl_get_cuda_device (egl);
   g_print ("# EGL device '%s', CUDA device behind it: %d\n",
-           zc_egl_get_device_path (egl), dev);
-  ctx = gst_cuda_context_new (dev >= 0 ? (guint)dev : 0);
+      zc_egl_get_device_path (egl), dev);
+  ctx = gst_cuda_context_new (dev >= 0 ? (guint) dev : 0);
   if (ctx == NULL) {
     g_print ("SKIP: libcuda loaded but no CUDA context could be made\n");
     zc_egl_free (egl);

@@ -34,8 +34,8 @@ test_cuda (void)
     g_assert_no_error (error);
     g_assert_no_error (again);
     g_assert_cmpint (zc_cuda_get_device_count (), >=, 1);
-    g_test_message ("libcuda loaded, %d device(s)",
-                    zc_cuda_get_device_count ());
+    g_test_message (
+        "libcuda loaded, %d device(s)", zc_cuda_get_device_count ());
   } else {
     assert_clear_error (error);
     g_assert_cmpstr (again->message, ==, error->message);
@@ -69,9 +69,9 @@ test_egl (void)
     g_assert_no_error (error);
     g_assert_nonnull (mods);
     g_array_unref (mods);
-    g_assert_null (zc_egl_import_dmabuf (
-        egl, 0x34325258, G_GUINT64_CONSTANT (0x00ffffffffffffff), 64, 64, 1,
-        fds, offsets, strides, &error));
+    g_assert_null (zc_egl_import_dmabuf (egl, 0x34325258,
+        G_GUINT64_CONSTANT (0x00ffffffffffffff), 64, 64, 1, fds, offsets,
+        strides, &error));
     g_assert_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED);
     g_clear_error (&error);
     g_test_message ("EGL device %s", zc_egl_get_device_path (egl));
@@ -87,8 +87,8 @@ static void
 test_error_domain (void)
 {
   /* Same domain as the element's ZC_ERROR (see zc-gpu-error.h). */
-  g_assert_cmpuint (ZC_GPU_ERROR, ==,
-                    g_quark_from_string ("zerocast-error-quark"));
+  g_assert_cmpuint (
+      ZC_GPU_ERROR, ==, g_quark_from_string ("zerocast-error-quark"));
 }
 
 int

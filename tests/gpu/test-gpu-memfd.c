@@ -26,7 +26,8 @@ static GstCudaContext *ctx;
 
 /* A MemFd like a compositor's: written through one mapping, registered
  * through a second, read-only one (how PipeWire maps a consumer's buffers). */
-typedef struct {
+typedef struct
+{
   gint fd;
   guint8 *rw;
   guint8 *ro;
@@ -71,14 +72,14 @@ test_copy_live (void)
 {
   MemFd m;
   ZcCudaReg *reg;
-  ZcCudaConverter *conv
-      = converter (GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRx);
+  ZcCudaConverter *conv =
+      converter (GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRx);
   GError *error = NULL;
   gchar *why = NULL;
 
   memfd_open (&m);
-  zc_test_fill_quadrants (m.rw + OFFSET, W, H, STRIDE, GST_VIDEO_FORMAT_BGRx,
-                          0);
+  zc_test_fill_quadrants (
+      m.rw + OFFSET, W, H, STRIDE, GST_VIDEO_FORMAT_BGRx, 0);
   reg = zc_cuda_reg_host (ctx, m.ro, SIZE, &error);
   g_assert_no_error (error);
 
@@ -88,15 +89,15 @@ test_copy_live (void)
   for (gint variant = 0; variant < 2; variant++) {
     GstBuffer *out = NULL;
 
-    zc_test_fill_quadrants (m.rw + OFFSET, W, H, STRIDE, GST_VIDEO_FORMAT_BGRx,
-                            variant);
+    zc_test_fill_quadrants (
+        m.rw + OFFSET, W, H, STRIDE, GST_VIDEO_FORMAT_BGRx, variant);
     g_assert_cmpint (
         zc_cuda_converter_process (conv, reg, OFFSET, STRIDE, &out, &error), ==,
         GST_FLOW_OK);
     g_assert_no_error (error);
     g_assert_true (gst_is_cuda_memory (gst_buffer_peek_memory (out, 0)));
     if (!zc_test_check_copy (out, zc_cuda_converter_get_caps (conv),
-                             m.rw + OFFSET, STRIDE, &why))
+            m.rw + OFFSET, STRIDE, &why))
       g_test_message ("copy, variant %d: %s", variant, why);
     g_assert_null (why);
     gst_buffer_unref (out);
@@ -111,8 +112,12 @@ static void
 test_nv12_every_format (void)
 {
   static const GstVideoFormat formats[] = {
-    GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx,
-    GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_ARGB,
+    GST_VIDEO_FORMAT_BGRx,
+    GST_VIDEO_FORMAT_BGRA,
+    GST_VIDEO_FORMAT_RGBx,
+    GST_VIDEO_FORMAT_RGBA,
+    GST_VIDEO_FORMAT_xRGB,
+    GST_VIDEO_FORMAT_ARGB,
   };
 
   if (!zc_cuda_have_kernel ()) {
@@ -136,11 +141,11 @@ test_nv12_every_format (void)
         GST_FLOW_OK);
     g_assert_no_error (error);
     if (!zc_test_check_nv12 (out, zc_cuda_converter_get_caps (conv), 1, &why))
-      g_test_message ("NV12 from %s: %s",
-                      gst_video_format_to_string (formats[i]), why);
+      g_test_message (
+          "NV12 from %s: %s", gst_video_format_to_string (formats[i]), why);
     g_assert_null (why);
-    g_test_message ("NV12 from %s: ok",
-                    gst_video_format_to_string (formats[i]));
+    g_test_message (
+        "NV12 from %s: ok", gst_video_format_to_string (formats[i]));
     gst_buffer_unref (out);
     zc_cuda_reg_free (reg);
     zc_cuda_converter_free (conv);
@@ -166,8 +171,8 @@ test_swap_detected (void)
   }
   conv = converter (GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_NV12);
   memfd_open (&m);
-  zc_test_fill_quadrants (m.rw + OFFSET, W, H, STRIDE, GST_VIDEO_FORMAT_BGRx,
-                          0);
+  zc_test_fill_quadrants (
+      m.rw + OFFSET, W, H, STRIDE, GST_VIDEO_FORMAT_BGRx, 0);
   reg = zc_cuda_reg_host (ctx, m.ro, SIZE, &error);
   g_assert_no_error (error);
   g_assert_cmpint (
@@ -188,8 +193,8 @@ test_bad_input (void)
 {
   MemFd m;
   ZcCudaReg *reg;
-  ZcCudaConverter *conv
-      = converter (GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRx);
+  ZcCudaConverter *conv =
+      converter (GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_BGRx);
   GstVideoInfo info;
   GstBuffer *out = NULL;
   GError *error = NULL;
@@ -221,8 +226,8 @@ test_bad_input (void)
   g_assert_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED);
   g_clear_error (&error);
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_xRGB, W, H);
-  g_assert_false (zc_cuda_converter_supports (GST_VIDEO_FORMAT_xRGB,
-                                              GST_VIDEO_FORMAT_xRGB));
+  g_assert_false (zc_cuda_converter_supports (
+      GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_xRGB));
   g_assert_null (
       zc_cuda_converter_new (ctx, &info, GST_VIDEO_FORMAT_xRGB, &error));
   g_assert_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED);

@@ -101,31 +101,31 @@ test_drop_down_to_memfd (void)
   zc_modifiers_add (mods, AR24, ZC_DRM_FORMAT_MOD_LINEAR);
   copy = zc_modifiers_copy (mods);
 
-  g_assert_cmpint (zc_modifiers_drop (mods, XR24, MOD_B), ==,
-                   ZC_MODIFIERS_DROP_NOT_FOUND);
-  g_assert_cmpint (zc_modifiers_drop (mods, AB24, MOD_A), ==,
-                   ZC_MODIFIERS_DROP_NOT_FOUND);
-  g_assert_cmpint (zc_modifiers_drop (mods, XR24, MOD_A), ==,
-                   ZC_MODIFIERS_DROP_FORMAT_LEFT);
-  assert_modifiers (mods, XR24, 2, ZC_DRM_FORMAT_MOD_LINEAR,
-                    ZC_DRM_FORMAT_MOD_INVALID);
+  g_assert_cmpint (
+      zc_modifiers_drop (mods, XR24, MOD_B), ==, ZC_MODIFIERS_DROP_NOT_FOUND);
+  g_assert_cmpint (
+      zc_modifiers_drop (mods, AB24, MOD_A), ==, ZC_MODIFIERS_DROP_NOT_FOUND);
+  g_assert_cmpint (
+      zc_modifiers_drop (mods, XR24, MOD_A), ==, ZC_MODIFIERS_DROP_FORMAT_LEFT);
+  assert_modifiers (
+      mods, XR24, 2, ZC_DRM_FORMAT_MOD_LINEAR, ZC_DRM_FORMAT_MOD_INVALID);
   /* Dropping twice is harmless: a late failure of an old buffer. */
-  g_assert_cmpint (zc_modifiers_drop (mods, XR24, MOD_A), ==,
-                   ZC_MODIFIERS_DROP_NOT_FOUND);
+  g_assert_cmpint (
+      zc_modifiers_drop (mods, XR24, MOD_A), ==, ZC_MODIFIERS_DROP_NOT_FOUND);
   g_assert_cmpint (zc_modifiers_drop (mods, XR24, ZC_DRM_FORMAT_MOD_INVALID),
-                   ==, ZC_MODIFIERS_DROP_FORMAT_LEFT);
+      ==, ZC_MODIFIERS_DROP_FORMAT_LEFT);
   g_assert_cmpint (zc_modifiers_drop (mods, XR24, ZC_DRM_FORMAT_MOD_LINEAR), ==,
-                   ZC_MODIFIERS_DROP_OTHERS_LEFT);
+      ZC_MODIFIERS_DROP_OTHERS_LEFT);
   g_assert_cmpuint (zc_modifiers_get_n_formats (mods), ==, 1);
   g_assert_cmphex (zc_modifiers_get_format (mods, 0), ==, AR24);
   g_assert_cmpint (zc_modifiers_drop (mods, AR24, ZC_DRM_FORMAT_MOD_LINEAR), ==,
-                   ZC_MODIFIERS_DROP_NONE_LEFT);
+      ZC_MODIFIERS_DROP_NONE_LEFT);
   g_assert_true (zc_modifiers_is_empty (mods));
 
   /* The copy was not touched by any of it. */
   g_assert_cmpuint (zc_modifiers_get_n_formats (copy), ==, 2);
   assert_modifiers (copy, XR24, 3, MOD_A, ZC_DRM_FORMAT_MOD_LINEAR,
-                    ZC_DRM_FORMAT_MOD_INVALID);
+      ZC_DRM_FORMAT_MOD_INVALID);
 
   g_array_unref (egl);
   zc_modifiers_free (copy);
@@ -143,8 +143,8 @@ test_to_string (void)
   zc_modifiers_add (mods, AR24, MOD_A);
   s = zc_modifiers_to_string (mods);
   g_assert_cmpstr (s, ==,
-                   "XR24:0x0000000000000000,0x00ffffffffffffff "
-                   "AR24:0x0300000000606010");
+      "XR24:0x0000000000000000,0x00ffffffffffffff "
+      "AR24:0x0300000000606010");
   g_free (s);
   zc_modifiers_free (mods);
 }

@@ -33,9 +33,9 @@ near_rgb (const GstVideoFrame *frame, gint x, gint y, guint rgb, gchar **why)
 
   if (!zc_frame_pixel (frame, x, y, p, why))
     return FALSE;
-  return ABS (p[1] - (gint) (rgb >> 16)) <= 8 &&
-      ABS (p[2] - (gint) ((rgb >> 8) & 0xff)) <= 8 &&
-      ABS (p[3] - (gint) (rgb & 0xff)) <= 8;
+  return ABS (p[1] - (gint) (rgb >> 16)) <= 8
+      && ABS (p[2] - (gint) ((rgb >> 8) & 0xff)) <= 8
+      && ABS (p[3] - (gint) (rgb & 0xff)) <= 8;
 }
 
 static gboolean
@@ -49,11 +49,12 @@ swap_detected (const GstVideoFrame *frame, GstSample *sample,
    * belongs and the other way round) and the quadrant check rejects it. */
   if (zc_frame_check_quadrants (frame, &check_why)) {
     *why = g_strdup_printf ("the check accepted a red/blue swapped frame: "
-        "%s", check_why);
+                            "%s",
+        check_why);
     return FALSE;
   }
-  if (near_rgb (frame, w / 4, h / 4, 0x0000ff, why) &&
-      near_rgb (frame, w / 4, 3 * h / 4, 0xff0000, why)) {
+  if (near_rgb (frame, w / 4, h / 4, 0x0000ff, why)
+      && near_rgb (frame, w / 4, 3 * h / 4, 0xff0000, why)) {
     g_print ("the swapped frame was rejected: %s\n", check_why);
     return TRUE;
   }
@@ -79,33 +80,41 @@ main (int argc, char *argv[])
   gst_init (&argc, &argv);
   if (node == NULL || *node == '\0') {
     g_printerr ("ZC_NODE_ID is not set: run this test under "
-        "zc-run-session --mutter 640x480 --colours --screencast\n");
+                "zc-run-session --mutter 640x480 --colours --screencast\n");
     return 1;
   }
   if (g_str_equal (source, "zerocopy")) {
     factory = "pipewirezerocopysrc";
-    desc = g_strdup_printf ("pipewirezerocopysrc pipewire-node-id=%s "
-        "output-mode=system ! video/x-raw ! appsink name=sink "
-        "max-buffers=2 drop=true sync=false", node);
+    desc =
+        g_strdup_printf ("pipewirezerocopysrc pipewire-node-id=%s "
+                         "output-mode=system ! video/x-raw ! appsink name=sink "
+                         "max-buffers=2 drop=true sync=false",
+            node);
   } else if (g_str_equal (source, "pipewiresrc")) {
     factory = "pipewiresrc";
     /* pipewiresrc hangs in PAUSED without a caps filter after it. */
-    desc = g_strdup_printf ("pipewiresrc path=%s ! video/x-raw ! "
-        "appsink name=sink max-buffers=2 drop=true sync=false", node);
+    desc =
+        g_strdup_printf ("pipewiresrc path=%s ! video/x-raw ! "
+                         "appsink name=sink max-buffers=2 drop=true sync=false",
+            node);
   } else if (g_str_equal (source, "swapped")) {
     factory = "pipewiresrc";
     check = swap_detected;
-    desc = g_strdup_printf ("pipewiresrc path=%s ! video/x-raw,format=BGRx "
+    desc = g_strdup_printf (
+        "pipewiresrc path=%s ! video/x-raw,format=BGRx "
         "! capssetter caps=video/x-raw,format=RGBx ! appsink name=sink "
-        "max-buffers=2 drop=true sync=false", node);
+        "max-buffers=2 drop=true sync=false",
+        node);
   } else {
     g_printerr ("usage: %s zerocopy|pipewiresrc|swapped\n", argv[0]);
     return 2;
   }
   if ((probe = gst_element_factory_find (factory)) == NULL) {
-    g_printerr ("element '%s' not found: for pipewirezerocopysrc build the "
+    g_printerr (
+        "element '%s' not found: for pipewirezerocopysrc build the "
         "plugin and set GST_PLUGIN_PATH (meson test does), for pipewiresrc "
-        "install gstreamer1.0-pipewire\n", factory);
+        "install gstreamer1.0-pipewire\n",
+        factory);
     return 1;
   }
   gst_object_unref (probe);
@@ -117,13 +126,13 @@ main (int argc, char *argv[])
     return 1;
   }
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE) {
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING)
+      == GST_STATE_CHANGE_FAILURE) {
     g_printerr ("the pipeline cannot go to PLAYING\n");
     ok = FALSE;
   } else {
-    ok = zc_pull_frames (pipeline, GST_APP_SINK (sink), FRAME_TIMEOUT_US,
-        check, NULL, &frames, &error);
+    ok = zc_pull_frames (pipeline, GST_APP_SINK (sink), FRAME_TIMEOUT_US, check,
+        NULL, &frames, &error);
   }
   if (ok)
     g_print ("PASS: %s (%s), after %u frames\n", factory, source, frames);

@@ -26,12 +26,12 @@ test_monitor (void)
     g_autoptr (ZcMutterSession) sc = zc_mutter_session_new (bus, &error);
 
     g_assert_no_error (error);
-    g_assert_true (zc_mutter_session_record_monitor (sc, connectors[i],
-            ZC_CURSOR_MODE_HIDDEN, &error));
+    g_assert_true (zc_mutter_session_record_monitor (
+        sc, connectors[i], ZC_CURSOR_MODE_HIDDEN, &error));
     g_assert_no_error (error);
     g_assert_true (zc_mutter_session_start (sc, &error));
-    g_assert_cmpuint (zc_mutter_session_wait_node (sc, NODE_TIMEOUT_US,
-            &error), >, 0);
+    g_assert_cmpuint (
+        zc_mutter_session_wait_node (sc, NODE_TIMEOUT_US, &error), >, 0);
     g_assert_no_error (error);
     g_assert_false (zc_mutter_session_is_closed (sc));
   }
@@ -44,12 +44,12 @@ test_virtual (void)
   g_autoptr (ZcMutterSession) sc = zc_mutter_session_new (bus, &error);
 
   g_assert_no_error (error);
-  g_assert_true (zc_mutter_session_record_virtual (sc,
-          ZC_CURSOR_MODE_EMBEDDED, &error));
+  g_assert_true (
+      zc_mutter_session_record_virtual (sc, ZC_CURSOR_MODE_EMBEDDED, &error));
   g_assert_no_error (error);
   g_assert_true (zc_mutter_session_start (sc, &error));
-  g_assert_cmpuint (zc_mutter_session_wait_node (sc, NODE_TIMEOUT_US,
-          &error), >, 0);
+  g_assert_cmpuint (
+      zc_mutter_session_wait_node (sc, NODE_TIMEOUT_US, &error), >, 0);
   g_assert_no_error (error);
 }
 
@@ -64,24 +64,24 @@ test_misuse (void)
   g_assert_false (zc_mutter_session_start (sc, &error));
   g_assert_error (error, ZC_ERROR, ZC_ERROR_FAILED);
   g_clear_error (&error);
-  g_assert_cmpuint (zc_mutter_session_wait_node (sc, NODE_TIMEOUT_US,
-          &error), ==, 0);
+  g_assert_cmpuint (
+      zc_mutter_session_wait_node (sc, NODE_TIMEOUT_US, &error), ==, 0);
   g_assert_nonnull (error);
   g_clear_error (&error);
 
   /* A monitor that does not exist: Mutter's answer names it. */
-  g_assert_false (zc_mutter_session_record_monitor (sc, "NO-SUCH-MONITOR",
-          ZC_CURSOR_MODE_HIDDEN, &error));
+  g_assert_false (zc_mutter_session_record_monitor (
+      sc, "NO-SUCH-MONITOR", ZC_CURSOR_MODE_HIDDEN, &error));
   g_assert_nonnull (error);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "NO-SUCH-MONITOR"));
   g_clear_error (&error);
 
   /* One stream per session. */
-  g_assert_true (zc_mutter_session_record_monitor (sc, NULL,
-          ZC_CURSOR_MODE_HIDDEN, &error));
-  g_assert_false (zc_mutter_session_record_virtual (sc,
-          ZC_CURSOR_MODE_HIDDEN, &error));
+  g_assert_true (zc_mutter_session_record_monitor (
+      sc, NULL, ZC_CURSOR_MODE_HIDDEN, &error));
+  g_assert_false (
+      zc_mutter_session_record_virtual (sc, ZC_CURSOR_MODE_HIDDEN, &error));
   g_assert_nonnull (strstr (error->message, "already records"));
 }
 
@@ -111,11 +111,11 @@ test_closed_when_mutter_dies (void)
   pid_t mutter;
 
   g_assert_no_error (error);
-  g_assert_true (zc_mutter_session_record_monitor (sc, NULL,
-          ZC_CURSOR_MODE_HIDDEN, &error));
+  g_assert_true (zc_mutter_session_record_monitor (
+      sc, NULL, ZC_CURSOR_MODE_HIDDEN, &error));
   g_assert_true (zc_mutter_session_start (sc, &error));
-  g_assert_cmpuint (zc_mutter_session_wait_node (sc, NODE_TIMEOUT_US,
-          &error), >, 0);
+  g_assert_cmpuint (
+      zc_mutter_session_wait_node (sc, NODE_TIMEOUT_US, &error), >, 0);
   zc_mutter_session_set_closed_callback (sc, on_closed, &closed);
 
   /* zc-run-session lists dbus, pipewire, wireplumber, mutter in order. */
@@ -142,8 +142,8 @@ main (int argc, char *argv[])
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  if (g_getenv ("WAYLAND_DISPLAY") == NULL ||
-      g_getenv ("ZC_SESSION_PIDS") == NULL) {
+  if (g_getenv ("WAYLAND_DISPLAY") == NULL
+      || g_getenv ("ZC_SESSION_PIDS") == NULL) {
     g_printerr ("run this test under zc-run-session --mutter WxH\n");
     return 1;
   }
@@ -155,8 +155,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/mutter-session/monitor", test_monitor);
   g_test_add_func ("/mutter-session/virtual", test_virtual);
   g_test_add_func ("/mutter-session/misuse", test_misuse);
-  g_test_add_func ("/mutter-session/closed-when-mutter-dies",
-      test_closed_when_mutter_dies);
+  g_test_add_func (
+      "/mutter-session/closed-when-mutter-dies", test_closed_when_mutter_dies);
   ret = g_test_run ();
   g_object_unref (bus);
   return ret;

@@ -23,7 +23,7 @@ static const gchar *run_session;
 typedef struct
 {
   GSubprocess *proc;
-  gchar *out_file;              /* the command writes its view here */
+  gchar *out_file; /* the command writes its view here */
   gchar *stdout_text, *stderr_text;
 } Wrapper;
 
@@ -72,13 +72,12 @@ wrapper_start (Wrapper *w, const gchar *const *args)
     g_ptr_array_add (argv, (gpointer) *args);
   g_ptr_array_add (argv, NULL);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   /* The command inherits it through the session's environment. */
-  g_subprocess_launcher_setenv (launcher, "ZC_HARNESS_OUT", w->out_file,
-      TRUE);
-  w->proc = g_subprocess_launcher_spawnv (launcher,
-      (const gchar * const *) argv->pdata, &error);
+  g_subprocess_launcher_setenv (launcher, "ZC_HARNESS_OUT", w->out_file, TRUE);
+  w->proc = g_subprocess_launcher_spawnv (
+      launcher, (const gchar *const *) argv->pdata, &error);
   g_assert_no_error (error);
 }
 
@@ -90,8 +89,8 @@ wrapper_finish (Wrapper *w, gint64 timeout_us)
   gint status;
 
   /* Reading both pipes to the end also waits for the exit. */
-  g_subprocess_communicate_utf8 (w->proc, NULL, NULL, &w->stdout_text,
-      &w->stderr_text, &error);
+  g_subprocess_communicate_utf8 (
+      w->proc, NULL, NULL, &w->stdout_text, &w->stderr_text, &error);
   g_assert_no_error (error);
   if (!wait_for (proc_exited, w->proc, timeout_us)) {
     g_subprocess_force_exit (w->proc);
@@ -126,8 +125,8 @@ out_file_written (gpointer data)
   Wrapper *w = data;
   g_autofree gchar *text = NULL;
 
-  return g_file_get_contents (w->out_file, &text, NULL, NULL) &&
-      strchr (text, '\n') != NULL;
+  return g_file_get_contents (w->out_file, &text, NULL, NULL)
+      && strchr (text, '\n') != NULL;
 }
 
 /* What the command wrote: "PIDS|RUNTIME_DIR|NODE_ID|WAYLAND_DISPLAY". */
@@ -182,10 +181,10 @@ remove_tree (const gchar *path)
       G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
   GFileInfo *info;
 
-  while (children &&
-      (info = g_file_enumerator_next_file (children, NULL, NULL))) {
-    g_autofree gchar *child = g_build_filename (path,
-        g_file_info_get_name (info), NULL);
+  while (
+      children && (info = g_file_enumerator_next_file (children, NULL, NULL))) {
+    g_autofree gchar *child =
+        g_build_filename (path, g_file_info_get_name (info), NULL);
     if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
       remove_tree (child);
     else
@@ -209,7 +208,8 @@ assert_all_gone (const gchar *pids, const gchar *runtime_dir)
     if (!pid_gone (pid)) {
       g_file_get_contents (path, &cmdline, NULL, NULL);
       g_error ("session process %d (%s) is still there after zc-run-session "
-          "exited", pid, cmdline ? cmdline : "?");
+               "exited",
+          pid, cmdline ? cmdline : "?");
     }
   }
   g_assert_true (g_path_is_absolute (runtime_dir));
@@ -219,18 +219,19 @@ assert_all_gone (const gchar *pids, const gchar *runtime_dir)
 
 /* The command line that records the session as the command sees it, after
  * checking that every daemon is alive. */
-#define RECORD_VIEW \
-  "for p in $ZC_SESSION_PIDS; do kill -0 $p || exit 3; done; " \
-  "echo \"$ZC_SESSION_PIDS|$XDG_RUNTIME_DIR|${ZC_NODE_ID:-}|" \
+#define RECORD_VIEW                                                            \
+  "for p in $ZC_SESSION_PIDS; do kill -0 $p || exit 3; done; "                 \
+  "echo \"$ZC_SESSION_PIDS|$XDG_RUNTIME_DIR|${ZC_NODE_ID:-}|"                  \
   "${WAYLAND_DISPLAY:-}\" > \"$ZC_HARNESS_OUT\""
 
 static void
 test_full_session (void)
 {
   const gchar *args[] = { "--mutter", "320x240", "--colours", "--screencast",
-    "--", "sh", "-c", RECORD_VIEW, NULL
+    "--", "sh", "-c", RECORD_VIEW, NULL };
+  Wrapper w = {
+    0,
   };
-  Wrapper w = { 0, };
   g_auto (GStrv) view = NULL, pids = NULL;
 
   wrapper_start (&w, args);
@@ -251,10 +252,12 @@ test_exit_status (void)
   const gint codes[] = { 0, 3, 77 };
 
   for (guint i = 0; i < G_N_ELEMENTS (codes); i++) {
-    g_autofree gchar *script = g_strdup_printf (RECORD_VIEW "; exit %d",
-        codes[i]);
+    g_autofree gchar *script =
+        g_strdup_printf (RECORD_VIEW "; exit %d", codes[i]);
     const gchar *args[] = { "--", "sh", "-c", script, NULL };
-    Wrapper w = { 0, };
+    Wrapper w = {
+      0,
+    };
     g_auto (GStrv) view = NULL;
 
     wrapper_start (&w, args);
@@ -272,16 +275,16 @@ static void
 test_timeout (void)
 {
   const gchar *args[] = { "--timeout", "1", "--", "sh", "-c",
-    RECORD_VIEW "; exec sleep 600", NULL
+    RECORD_VIEW "; exec sleep 600", NULL };
+  Wrapper w = {
+    0,
   };
-  Wrapper w = { 0, };
   g_auto (GStrv) view = NULL;
   gint64 start = g_get_monotonic_time ();
 
   wrapper_start (&w, args);
   g_assert_cmpint (wrapper_finish (&w, EXIT_TIMEOUT_US), ==, 124);
-  g_assert_cmpint (g_get_monotonic_time () - start, <,
-      30 * G_USEC_PER_SEC);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 30 * G_USEC_PER_SEC);
   g_assert_nonnull (strstr (w.stderr_text, "did not finish within 1 s"));
   view = read_view (&w);
   assert_all_gone (view[0], view[1]);
@@ -292,9 +295,10 @@ static void
 test_sigterm (void)
 {
   const gchar *args[] = { "--mutter", "320x240", "--screencast", "--", "sh",
-    "-c", RECORD_VIEW "; exec sleep 600", NULL
+    "-c", RECORD_VIEW "; exec sleep 600", NULL };
+  Wrapper w = {
+    0,
   };
-  Wrapper w = { 0, };
   g_auto (GStrv) view = NULL;
   gint status;
 
@@ -316,10 +320,11 @@ test_sigkill (void)
 {
   /* The command's own pid ($$, kept by exec) joins the daemons' list. */
   const gchar *args[] = { "--mutter", "320x240", "--", "sh", "-c",
-    "ZC_SESSION_PIDS=\"$ZC_SESSION_PIDS $$\"; " RECORD_VIEW
-        "; exec sleep 600", NULL
+    "ZC_SESSION_PIDS=\"$ZC_SESSION_PIDS $$\"; " RECORD_VIEW "; exec sleep 600",
+    NULL };
+  Wrapper w = {
+    0,
   };
-  Wrapper w = { 0, };
   g_auto (GStrv) view = NULL, pids = NULL;
 
   /* zc-run-session has no chance to clean up: the kernel's parent-death
@@ -335,8 +340,8 @@ test_sigkill (void)
   g_subprocess_force_exit (w.proc);
   g_assert_cmpint (wrapper_finish (&w, EXIT_TIMEOUT_US), ==, 128 + SIGKILL);
   if (!wait_for (all_pids_gone, view[0], EXIT_TIMEOUT_US))
-    g_error ("session processes survived a SIGKILLed zc-run-session: %s",
-        view[0]);
+    g_error (
+        "session processes survived a SIGKILLed zc-run-session: %s", view[0]);
   /* Nobody was left to remove the runtime dir: that is ours to do. */
   remove_tree (view[1]);
   wrapper_clear (&w);
@@ -346,13 +351,15 @@ static void
 test_bad_usage (void)
 {
   const gchar *bad[][6] = {
-    {"--colours", "--", "true", NULL},
-    {"--mutter", "12", "--", "true", NULL},
-    {"--mutter", "640x480", NULL},
+    { "--colours", "--", "true", NULL },
+    { "--mutter", "12", "--", "true", NULL },
+    { "--mutter", "640x480", NULL },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
-    Wrapper w = { 0, };
+    Wrapper w = {
+      0,
+    };
 
     wrapper_start (&w, bad[i]);
     g_assert_cmpint (wrapper_finish (&w, EXIT_TIMEOUT_US), ==, 2);
@@ -368,7 +375,9 @@ test_missing_program (void)
   const gchar *saved = g_getenv ("PATH");
   g_autofree gchar *path = g_strdup (saved);
   g_autofree gchar *empty = g_dir_make_tmp ("zc-empty-path-XXXXXX", NULL);
-  Wrapper w = { 0, };
+  Wrapper w = {
+    0,
+  };
 
   /* With an empty PATH, dbus-daemon cannot be found: the error must say
    * which package to install. */

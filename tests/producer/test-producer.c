@@ -37,8 +37,8 @@ on_line (GObject *source, GAsyncResult *res, gpointer data)
 {
   LineRead *r = data;
 
-  r->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM
-      (source), res, NULL, NULL);
+  r->line = g_data_input_stream_read_line_finish_utf8 (
+      G_DATA_INPUT_STREAM (source), res, NULL, NULL);
   r->done = TRUE;
 }
 
@@ -59,8 +59,8 @@ producer_read_line (Producer *p, gint64 timeout_us)
   gboolean expired = FALSE;
   guint timer = g_timeout_add (timeout_us / 1000, on_deadline, &expired);
 
-  g_data_input_stream_read_line_async (p->out, G_PRIORITY_DEFAULT, cancel,
-      on_line, &r);
+  g_data_input_stream_read_line_async (
+      p->out, G_PRIORITY_DEFAULT, cancel, on_line, &r);
   while (!r.done && !expired)
     g_main_context_iteration (NULL, TRUE);
   if (!expired)
@@ -98,7 +98,7 @@ producer_start (Producer *p, const gchar *const *extra)
   for (; extra && *extra; extra++)
     g_ptr_array_add (argv, (gpointer) *extra);
   g_ptr_array_add (argv, NULL);
-  p->proc = g_subprocess_newv ((const gchar * const *) argv->pdata,
+  p->proc = g_subprocess_newv ((const gchar *const *) argv->pdata,
       G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
   g_assert_no_error (error);
   p->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p->proc));
@@ -160,17 +160,17 @@ typedef struct
 static void
 consumer_start (Consumer *c, guint node_id)
 {
-  g_autofree gchar *desc = g_strdup_printf ("pipewiresrc path=%u ! "
+  g_autofree gchar *desc = g_strdup_printf (
+      "pipewiresrc path=%u ! "
       "video/x-raw ! appsink name=sink max-buffers=4 drop=true sync=false",
       node_id);
   g_autoptr (GError) error = NULL;
 
   c->pipeline = gst_parse_launch (desc, &error);
   g_assert_no_error (error);
-  c->sink = GST_APP_SINK (gst_bin_get_by_name (GST_BIN (c->pipeline),
-          "sink"));
-  g_assert_cmpint (gst_element_set_state (c->pipeline, GST_STATE_PLAYING),
-      !=, GST_STATE_CHANGE_FAILURE);
+  c->sink = GST_APP_SINK (gst_bin_get_by_name (GST_BIN (c->pipeline), "sink"));
+  g_assert_cmpint (gst_element_set_state (c->pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
 }
 
 static void
@@ -184,13 +184,13 @@ consumer_stop (Consumer *c)
 typedef struct
 {
   guint32 last_seq;
-  guint good;                   /* frames with the right picture */
+  guint good; /* frames with the right picture */
   guint wanted;
 } SeqCheck;
 
 static gboolean
-pattern_and_seq (const GstVideoFrame *frame, GstSample *sample,
-    gpointer data, gchar **why)
+pattern_and_seq (
+    const GstVideoFrame *frame, GstSample *sample, gpointer data, gchar **why)
 {
   SeqCheck *s = data;
   guint32 seq;
@@ -202,8 +202,7 @@ pattern_and_seq (const GstVideoFrame *frame, GstSample *sample,
     return FALSE;
   /* Each frame is new: the sequence only goes up. */
   if (s->good > 0 && seq <= s->last_seq) {
-    *why = g_strdup_printf ("sequence went from %u to %u", s->last_seq,
-        seq);
+    *why = g_strdup_printf ("sequence went from %u to %u", s->last_seq, seq);
     return FALSE;
   }
   s->last_seq = seq;
@@ -217,8 +216,8 @@ expect_frames (Consumer *c, guint wanted, SeqCheck *s)
 
   s->good = 0;
   s->wanted = wanted;
-  if (!zc_pull_frames (c->pipeline, c->sink, FRAME_TIMEOUT_US,
-          pattern_and_seq, s, NULL, &error))
+  if (!zc_pull_frames (c->pipeline, c->sink, FRAME_TIMEOUT_US, pattern_and_seq,
+          s, NULL, &error))
     g_error ("%s", error->message);
 }
 
@@ -229,11 +228,16 @@ test_formats (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
     const gchar *args[] = { "--format", formats[i], "--size", "160x120",
-      "--fps", "60", NULL
+      "--fps", "60", NULL };
+    Producer p = {
+      0,
     };
-    Producer p = { 0, };
-    Consumer c = { 0, };
-    SeqCheck s = { 0, };
+    Consumer c = {
+      0,
+    };
+    SeqCheck s = {
+      0,
+    };
     g_autoptr (GstCaps) caps = NULL;
     GstStructure *st;
 
@@ -244,8 +248,7 @@ test_formats (void)
     g_object_get (gst_element_get_static_pad (GST_ELEMENT (c.sink), "sink"),
         "caps", &caps, NULL);
     st = gst_caps_get_structure (caps, 0);
-    g_assert_cmpstr (gst_structure_get_string (st, "format"), ==,
-        formats[i]);
+    g_assert_cmpstr (gst_structure_get_string (st, "format"), ==, formats[i]);
     consumer_stop (&c);
     producer_stop (&p, "quit");
   }
@@ -255,15 +258,21 @@ static void
 test_reconnect (void)
 {
   const gchar *args[] = { "--fps", "60", NULL };
-  Producer p = { 0, };
-  SeqCheck s = { 0, };
+  Producer p = {
+    0,
+  };
+  SeqCheck s = {
+    0,
+  };
   guint32 previous = 0;
 
   /* pipewiresink stalls for good after its first consumer leaves: ours
    * must serve every new consumer. */
   producer_start (&p, args);
   for (guint i = 0; i < 10; i++) {
-    Consumer c = { 0, };
+    Consumer c = {
+      0,
+    };
 
     consumer_start (&c, p.node_id);
     expect_frames (&c, 2, &s);
@@ -278,7 +287,9 @@ static void
 test_two_consumers (void)
 {
   const gchar *args[] = { "--fps", "60", NULL };
-  Producer p = { 0, };
+  Producer p = {
+    0,
+  };
   Consumer a = { 0, }, b = { 0, };
   SeqCheck sa = { 0, }, sb = { 0, };
 
@@ -298,9 +309,15 @@ static void
 test_still (void)
 {
   const gchar *args[] = { "--fps", "60", NULL };
-  Producer p = { 0, };
-  Consumer c = { 0, };
-  SeqCheck s = { 0, };
+  Producer p = {
+    0,
+  };
+  Consumer c = {
+    0,
+  };
+  SeqCheck s = {
+    0,
+  };
   GstSample *sample;
   guint late = 0;
 
@@ -325,8 +342,12 @@ static void
 test_yuv_and_bad_input (void)
 {
   const gchar *yuy2[] = { "--format", "YUY2", NULL };
-  Producer p = { 0, };
-  Consumer c = { 0, };
+  Producer p = {
+    0,
+  };
+  Consumer c = {
+    0,
+  };
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocess) bad = NULL;
   g_autofree gchar *err_text = NULL;
@@ -341,11 +362,11 @@ test_yuv_and_bad_input (void)
   consumer_start (&c, p.node_id);
   sample = gst_app_sink_try_pull_sample (c.sink, FRAME_TIMEOUT_US * 1000);
   g_assert_nonnull (sample);
-  g_assert_true (gst_video_info_from_caps (&info, gst_sample_get_caps
-          (sample)));
+  g_assert_true (
+      gst_video_info_from_caps (&info, gst_sample_get_caps (sample)));
   g_assert_cmpint (GST_VIDEO_INFO_FORMAT (&info), ==, GST_VIDEO_FORMAT_YUY2);
-  g_assert_true (gst_video_frame_map (&frame, &info,
-          gst_sample_get_buffer (sample), GST_MAP_READ));
+  g_assert_true (gst_video_frame_map (
+      &frame, &info, gst_sample_get_buffer (sample), GST_MAP_READ));
   g_assert_false (zc_frame_pixel (&frame, 0, 0, px, &why));
   g_assert_nonnull (strstr (why, "not 8-bit RGB"));
   gst_video_frame_unmap (&frame);
@@ -361,8 +382,8 @@ test_yuv_and_bad_input (void)
   producer_stop (&p, "quit");
 
   /* A format it cannot make is refused up front, with the reason. */
-  bad = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
-      producer_path, "--format", "NV12", NULL);
+  bad = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, producer_path,
+      "--format", "NV12", NULL);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (bad, NULL, NULL, NULL, &err_text, &error);
   g_assert_no_error (error);
@@ -377,12 +398,13 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
   if (argc < 2 || !g_file_test (argv[1], G_FILE_TEST_IS_EXECUTABLE)) {
     g_printerr ("usage: %s PATH-TO-zc-test-producer (run it under "
-        "zc-run-session)\n", argv[0]);
+                "zc-run-session)\n",
+        argv[0]);
     return 1;
   }
   if (g_getenv ("ZC_SESSION_PIDS") == NULL) {
     g_printerr ("run this test under zc-run-session: it needs a private "
-        "PipeWire session\n");
+                "PipeWire session\n");
     return 1;
   }
   producer_path = argv[1];

@@ -12,7 +12,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#define _GNU_SOURCE             /* pipe2 */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -36,19 +36,49 @@ typedef struct
 {
   const char *name;
   enum spa_video_format spa;
-  int r, g, b, a;               /* byte offsets inside a pixel; a = filler */
+  int r, g, b, a; /* byte offsets inside a pixel; a = filler */
 } Format;
 
 static const Format formats[] = {
-  {.name = "BGRx",.spa = SPA_VIDEO_FORMAT_BGRx,.r = 2,.g = 1,.b = 0,.a = 3},
-  {.name = "BGRA",.spa = SPA_VIDEO_FORMAT_BGRA,.r = 2,.g = 1,.b = 0,.a = 3},
-  {.name = "RGBx",.spa = SPA_VIDEO_FORMAT_RGBx,.r = 0,.g = 1,.b = 2,.a = 3},
-  {.name = "RGBA",.spa = SPA_VIDEO_FORMAT_RGBA,.r = 0,.g = 1,.b = 2,.a = 3},
-  {.name = "xRGB",.spa = SPA_VIDEO_FORMAT_xRGB,.r = 1,.g = 2,.b = 3,.a = 0},
-  {.name = "ARGB",.spa = SPA_VIDEO_FORMAT_ARGB,.r = 1,.g = 2,.b = 3,.a = 0},
+  { .name = "BGRx",
+      .spa = SPA_VIDEO_FORMAT_BGRx,
+      .r = 2,
+      .g = 1,
+      .b = 0,
+      .a = 3 },
+  { .name = "BGRA",
+      .spa = SPA_VIDEO_FORMAT_BGRA,
+      .r = 2,
+      .g = 1,
+      .b = 0,
+      .a = 3 },
+  { .name = "RGBx",
+      .spa = SPA_VIDEO_FORMAT_RGBx,
+      .r = 0,
+      .g = 1,
+      .b = 2,
+      .a = 3 },
+  { .name = "RGBA",
+      .spa = SPA_VIDEO_FORMAT_RGBA,
+      .r = 0,
+      .g = 1,
+      .b = 2,
+      .a = 3 },
+  { .name = "xRGB",
+      .spa = SPA_VIDEO_FORMAT_xRGB,
+      .r = 1,
+      .g = 2,
+      .b = 3,
+      .a = 0 },
+  { .name = "ARGB",
+      .spa = SPA_VIDEO_FORMAT_ARGB,
+      .r = 1,
+      .g = 2,
+      .b = 3,
+      .a = 0 },
   /* A packed YUV format: the "format we cannot take" case for consumers
    * that only accept RGB. */
-  {.name = "YUY2",.spa = SPA_VIDEO_FORMAT_YUY2},
+  { .name = "YUY2", .spa = SPA_VIDEO_FORMAT_YUY2 },
 };
 
 typedef struct
@@ -65,8 +95,8 @@ typedef struct
   const Format *format;
   const char *name;
   int fps;
-  int want_width, want_height;  /* what EnumFormat offers now */
-  int width, height, stride;    /* what was negotiated; 0 = nothing yet */
+  int want_width, want_height; /* what EnumFormat offers now */
+  int width, height, stride;   /* what was negotiated; 0 = nothing yet */
 
   int ready_printed;
   int streaming;
@@ -93,21 +123,19 @@ reply (const char *fmt, ...)
 }
 
 static const struct spa_pod *
-build_enum_format (Producer * p, struct spa_pod_builder *b)
+build_enum_format (Producer *p, struct spa_pod_builder *b)
 {
-  return spa_pod_builder_add_object (b,
-      SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat,
-      SPA_FORMAT_mediaType, SPA_POD_Id (SPA_MEDIA_TYPE_video),
-      SPA_FORMAT_mediaSubtype, SPA_POD_Id (SPA_MEDIA_SUBTYPE_raw),
-      SPA_FORMAT_VIDEO_format, SPA_POD_Id (p->format->spa),
-      SPA_FORMAT_VIDEO_size,
+  return spa_pod_builder_add_object (b, SPA_TYPE_OBJECT_Format,
+      SPA_PARAM_EnumFormat, SPA_FORMAT_mediaType,
+      SPA_POD_Id (SPA_MEDIA_TYPE_video), SPA_FORMAT_mediaSubtype,
+      SPA_POD_Id (SPA_MEDIA_SUBTYPE_raw), SPA_FORMAT_VIDEO_format,
+      SPA_POD_Id (p->format->spa), SPA_FORMAT_VIDEO_size,
       SPA_POD_Rectangle (&SPA_RECTANGLE (p->want_width, p->want_height)),
-      SPA_FORMAT_VIDEO_framerate,
-      SPA_POD_Fraction (&SPA_FRACTION (p->fps, 1)));
+      SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction (&SPA_FRACTION (p->fps, 1)));
 }
 
 static void
-set_timer (Producer * p)
+set_timer (Producer *p)
 {
   struct timespec value = { 0, 0 }, interval = { 0, 0 };
 
@@ -116,13 +144,13 @@ set_timer (Producer * p)
   if (p->streaming && !p->still && p->width == p->want_width
       && p->height == p->want_height) {
     interval.tv_nsec = 1000000000L / p->fps;
-    value.tv_nsec = 1;          /* 0 would disarm the timer */
+    value.tv_nsec = 1; /* 0 would disarm the timer */
   }
   pw_loop_update_timer (p->loop, p->timer, &value, &interval, false);
 }
 
 static void
-put_rgb (Producer * p, uint8_t * px, uint8_t r, uint8_t g, uint8_t b)
+put_rgb (Producer *p, uint8_t *px, uint8_t r, uint8_t g, uint8_t b)
 {
   px[p->format->r] = r;
   px[p->format->g] = g;
@@ -132,7 +160,7 @@ put_rgb (Producer * p, uint8_t * px, uint8_t r, uint8_t g, uint8_t b)
 
 /* Quadrant colours: TL red, TR green, BL blue, BR white. */
 static void
-quadrant_rgb (Producer * p, int x, int y, uint8_t rgb[3])
+quadrant_rgb (Producer *p, int x, int y, uint8_t rgb[3])
 {
   int right = x >= p->width / 2, bottom = y >= p->height / 2;
 
@@ -142,7 +170,7 @@ quadrant_rgb (Producer * p, int x, int y, uint8_t rgb[3])
 }
 
 static void
-paint_rgb (Producer * p, uint8_t * data)
+paint_rgb (Producer *p, uint8_t *data)
 {
   for (int y = 0; y < p->height; y++) {
     uint8_t *row = data + (size_t) y * p->stride;
@@ -162,11 +190,14 @@ paint_rgb (Producer * p, uint8_t * data)
 }
 
 static void
-paint_yuy2 (Producer * p, uint8_t * data)
+paint_yuy2 (Producer *p, uint8_t *data)
 {
   /* BT.601 limited range values of the four quadrant colours. */
   static const uint8_t yuv[4][3] = {
-    {81, 90, 240}, {145, 54, 34}, {41, 240, 110}, {235, 128, 128},
+    { 81, 90, 240 },
+    { 145, 54, 34 },
+    { 41, 240, 110 },
+    { 235, 128, 128 },
   };
   for (int y = 0; y < p->height; y++) {
     uint8_t *row = data + (size_t) y * p->stride;
@@ -193,7 +224,7 @@ on_process (void *user_data)
   struct timespec now;
 
   if ((b = pw_stream_dequeue_buffer (p->stream)) == NULL)
-    return;                     /* all buffers are with the consumer */
+    return; /* all buffers are with the consumer */
   buf = b->buffer;
   d = &buf->datas[0];
   if (d->data == NULL || p->width == 0) {
@@ -296,19 +327,18 @@ on_param_changed (void *user_data, uint32_t id, const struct spa_pod *param)
   }
   p->width = info.size.width;
   p->height = info.size.height;
-  p->stride = SPA_ROUND_UP_N ((p->format->spa == SPA_VIDEO_FORMAT_YUY2 ?
-          2 : 4) * p->width, 4);
+  p->stride = SPA_ROUND_UP_N (
+      (p->format->spa == SPA_VIDEO_FORMAT_YUY2 ? 2 : 4) * p->width, 4);
 
-  params[0] = spa_pod_builder_add_object (&b,
-      SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
-      SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int (4, 2, 16),
-      SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (1),
-      SPA_PARAM_BUFFERS_size, SPA_POD_Int (p->stride * p->height),
-      SPA_PARAM_BUFFERS_stride, SPA_POD_Int (p->stride),
-      SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int (1 << SPA_DATA_MemFd));
-  params[1] = spa_pod_builder_add_object (&b,
-      SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
-      SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Header),
+  params[0] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamBuffers,
+      SPA_PARAM_Buffers, SPA_PARAM_BUFFERS_buffers,
+      SPA_POD_CHOICE_RANGE_Int (4, 2, 16), SPA_PARAM_BUFFERS_blocks,
+      SPA_POD_Int (1), SPA_PARAM_BUFFERS_size,
+      SPA_POD_Int (p->stride * p->height), SPA_PARAM_BUFFERS_stride,
+      SPA_POD_Int (p->stride), SPA_PARAM_BUFFERS_dataType,
+      SPA_POD_CHOICE_FLAGS_Int (1 << SPA_DATA_MemFd));
+  params[1] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamMeta,
+      SPA_PARAM_Meta, SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Header),
       SPA_PARAM_META_size, SPA_POD_Int (sizeof (struct spa_meta_header)));
   pw_stream_update_params (p->stream, params, 2);
   set_timer (p);
@@ -339,7 +369,7 @@ parse_size (const char *s, int *w, int *h)
 }
 
 static void
-run_command (Producer * p, char *cmd)
+run_command (Producer *p, char *cmd)
 {
   char *arg = strchr (cmd, ' ');
   int n;
@@ -389,7 +419,8 @@ run_command (Producer * p, char *cmd)
     pw_main_loop_quit (p->main_loop);
   } else {
     reply ("ERR unknown command '%s' (still, move, size WxH, corrupt N, "
-        "cursor N, quit)", cmd);
+           "cursor N, quit)",
+        cmd);
   }
 }
 
@@ -431,7 +462,7 @@ on_signal (int signal_number)
   char byte = (char) signal_number;
   ssize_t n = write (signal_pipe[1], &byte, 1);
 
-  (void) n;                     /* full pipe: a quit is pending anyway */
+  (void) n; /* full pipe: a quit is pending anyway */
 }
 
 static void
@@ -443,18 +474,21 @@ on_signal_pipe (void *user_data, int fd, uint32_t mask)
 }
 
 static void
-usage (FILE * out)
+usage (FILE *out)
 {
-  fprintf (out, "usage: zc-test-producer [--name NAME] [--size WxH] "
+  fprintf (out,
+      "usage: zc-test-producer [--name NAME] [--size WxH] "
       "[--fps N] [--format BGRx|BGRA|RGBx|RGBA|xRGB|ARGB|YUY2]\n");
 }
 
 int
 main (int argc, char *argv[])
 {
-  Producer p = {.name = "zc-test-producer",.fps = 30,
-    .want_width = 320,.want_height = 240,.format = &formats[0]
-  };
+  Producer p = { .name = "zc-test-producer",
+    .fps = 30,
+    .want_width = 320,
+    .want_height = 240,
+    .format = &formats[0] };
   uint8_t buffer[1024];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
   const struct spa_pod *param;
@@ -476,15 +510,17 @@ main (int argc, char *argv[])
       p.name = val;
     } else if (strcmp (opt, "--size") == 0) {
       if (parse_size (val, &p.want_width, &p.want_height) < 0) {
-        fprintf (stderr, "zc-test-producer: bad --size '%s': use WxH, "
-            "8x8 to 8192x8192\n", val);
+        fprintf (stderr,
+            "zc-test-producer: bad --size '%s': use WxH, "
+            "8x8 to 8192x8192\n",
+            val);
         return 2;
       }
     } else if (strcmp (opt, "--fps") == 0) {
       p.fps = atoi (val);
       if (p.fps < 1 || p.fps > 1000) {
-        fprintf (stderr, "zc-test-producer: bad --fps '%s': use 1..1000\n",
-            val);
+        fprintf (
+            stderr, "zc-test-producer: bad --fps '%s': use 1..1000\n", val);
         return 2;
       }
     } else if (strcmp (opt, "--format") == 0) {
@@ -510,8 +546,10 @@ main (int argc, char *argv[])
   p.context = pw_context_new (p.loop, NULL, 0);
   p.core = pw_context_connect (p.context, NULL, 0);
   if (p.core == NULL) {
-    fprintf (stderr, "zc-test-producer: cannot connect to PipeWire (%s): "
-        "is the daemon running and XDG_RUNTIME_DIR set?\n", strerror (errno));
+    fprintf (stderr,
+        "zc-test-producer: cannot connect to PipeWire (%s): "
+        "is the daemon running and XDG_RUNTIME_DIR set?\n",
+        strerror (errno));
     pw_context_destroy (p.context);
     pw_main_loop_destroy (p.main_loop);
     pw_deinit ();
@@ -522,25 +560,24 @@ main (int argc, char *argv[])
     fprintf (stderr, "zc-test-producer: pipe: %s\n", strerror (errno));
     return 1;
   }
-  pw_loop_add_io (p.loop, signal_pipe[0], SPA_IO_IN, false, on_signal_pipe,
-      &p);
-  struct sigaction action = {.sa_handler = on_signal,.sa_flags = SA_RESTART };
+  pw_loop_add_io (p.loop, signal_pipe[0], SPA_IO_IN, false, on_signal_pipe, &p);
+  struct sigaction action = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
   sigaction (SIGINT, &action, NULL);
   sigaction (SIGTERM, &action, NULL);
   p.timer = pw_loop_add_timer (p.loop, on_timeout, &p);
-  p.input = pw_loop_add_io (p.loop, STDIN_FILENO, SPA_IO_IN | SPA_IO_HUP,
-      false, on_input, &p);
+  p.input = pw_loop_add_io (
+      p.loop, STDIN_FILENO, SPA_IO_IN | SPA_IO_HUP, false, on_input, &p);
 
   p.stream = pw_stream_new (p.core, p.name,
-      pw_properties_new (PW_KEY_MEDIA_CLASS, "Video/Source",
-          PW_KEY_MEDIA_TYPE, "Video",
-          PW_KEY_MEDIA_CATEGORY, "Capture",
-          PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME, p.name, NULL));
+      pw_properties_new (PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_MEDIA_TYPE,
+          "Video", PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE,
+          "Screen", PW_KEY_NODE_NAME, p.name, NULL));
   pw_stream_add_listener (p.stream, &p.stream_listener, &stream_events, &p);
 
   param = build_enum_format (&p, &b);
   if (pw_stream_connect (p.stream, PW_DIRECTION_OUTPUT, PW_ID_ANY,
-          PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_MAP_BUFFERS, &param, 1) < 0) {
+          PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_MAP_BUFFERS, &param, 1)
+      < 0) {
     fprintf (stderr, "zc-test-producer: cannot connect the stream\n");
     p.exit_code = 1;
   } else {

@@ -32,7 +32,7 @@ typedef struct
   struct wl_surface *surface;
   struct xdg_surface *xdg_surface;
   struct xdg_toplevel *toplevel;
-  int width, height;            /* from the last toplevel configure */
+  int width, height; /* from the last toplevel configure */
   int drawn_width, drawn_height;
   int mapped;
 } Client;
@@ -60,7 +60,7 @@ quadrant_xrgb (int x, int y, int width, int height)
 }
 
 static struct wl_buffer *
-draw (Client * c, int width, int height)
+draw (Client *c, int width, int height)
 {
   int stride = width * 4, size = stride * height;
   struct wl_shm_pool *pool;
@@ -70,8 +70,8 @@ draw (Client * c, int width, int height)
 
   fd = memfd_create ("zc-colour-client", MFD_CLOEXEC);
   if (fd < 0 || ftruncate (fd, size) < 0) {
-    fprintf (stderr, "zc-colour-client: cannot allocate %d bytes: %s\n",
-        size, strerror (errno));
+    fprintf (stderr, "zc-colour-client: cannot allocate %d bytes: %s\n", size,
+        strerror (errno));
     exit (1);
   }
   pixels = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -86,8 +86,8 @@ draw (Client * c, int width, int height)
   munmap (pixels, size);
 
   pool = wl_shm_create_pool (c->shm, fd, size);
-  buffer = wl_shm_pool_create_buffer (pool, 0, width, height, stride,
-      WL_SHM_FORMAT_XRGB8888);
+  buffer = wl_shm_pool_create_buffer (
+      pool, 0, width, height, stride, WL_SHM_FORMAT_XRGB8888);
   wl_shm_pool_destroy (pool);
   close (fd);
   wl_buffer_add_listener (buffer, &buffer_listener, NULL);
@@ -105,8 +105,8 @@ static const struct xdg_wm_base_listener wm_base_listener = {
 };
 
 static void
-on_toplevel_configure (void *data, struct xdg_toplevel *toplevel,
-    int32_t width, int32_t height, struct wl_array *states)
+on_toplevel_configure (void *data, struct xdg_toplevel *toplevel, int32_t width,
+    int32_t height, struct wl_array *states)
 {
   Client *c = data;
 
@@ -127,8 +127,8 @@ static const struct xdg_toplevel_listener toplevel_listener = {
 };
 
 static void
-on_surface_configure (void *data, struct xdg_surface *xdg_surface,
-    uint32_t serial)
+on_surface_configure (
+    void *data, struct xdg_surface *xdg_surface, uint32_t serial)
 {
   Client *c = data;
 
@@ -155,8 +155,8 @@ on_global (void *data, struct wl_registry *registry, uint32_t name,
   Client *c = data;
 
   if (strcmp (iface, wl_compositor_interface.name) == 0)
-    c->compositor = wl_registry_bind (registry, name,
-        &wl_compositor_interface, 4);
+    c->compositor =
+        wl_registry_bind (registry, name, &wl_compositor_interface, 4);
   else if (strcmp (iface, wl_shm_interface.name) == 0)
     c->shm = wl_registry_bind (registry, name, &wl_shm_interface, 1);
   else if (strcmp (iface, xdg_wm_base_interface.name) == 0)
@@ -176,12 +176,15 @@ static const struct wl_registry_listener registry_listener = {
 int
 main (int argc, char *argv[])
 {
-  Client c = { 0, };
+  Client c = {
+    0,
+  };
   struct wl_registry *registry;
 
   c.display = wl_display_connect (NULL);
   if (c.display == NULL) {
-    fprintf (stderr, "zc-colour-client: cannot connect to Wayland display "
+    fprintf (stderr,
+        "zc-colour-client: cannot connect to Wayland display "
         "'%s': start a compositor and set WAYLAND_DISPLAY\n",
         getenv ("WAYLAND_DISPLAY") ? getenv ("WAYLAND_DISPLAY") : "(unset)");
     return 1;
@@ -190,7 +193,8 @@ main (int argc, char *argv[])
   wl_registry_add_listener (registry, &registry_listener, &c);
   wl_display_roundtrip (c.display);
   if (!c.compositor || !c.shm || !c.wm_base) {
-    fprintf (stderr, "zc-colour-client: the compositor lacks wl_compositor, "
+    fprintf (stderr,
+        "zc-colour-client: the compositor lacks wl_compositor, "
         "wl_shm or xdg_wm_base\n");
     return 1;
   }

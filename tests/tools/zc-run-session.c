@@ -35,9 +35,9 @@ typedef struct
   GSubprocess *command;
   gint exit_status;
   gboolean done;
-  gboolean stopping;            /* SIGTERM sent: SIGKILL when grace is over */
-  gboolean interrupted;         /* a signal came before the command ran */
-  const gchar *why;             /* why we are stopping the command */
+  gboolean stopping;    /* SIGTERM sent: SIGKILL when grace is over */
+  gboolean interrupted; /* a signal came before the command ran */
+  const gchar *why;     /* why we are stopping the command */
 } Run;
 
 static void
@@ -139,8 +139,8 @@ pids_string (ZcHeadless *session)
 
 /* Starts the ScreenCast and returns its node id, or 0. */
 static guint32
-start_screencast (ZcHeadless *session, gint64 timeout_us,
-    ZcMutterSession **out, GError **error)
+start_screencast (ZcHeadless *session, gint64 timeout_us, ZcMutterSession **out,
+    GError **error)
 {
   ZcMutterSession *sc;
   guint32 node;
@@ -148,9 +148,9 @@ start_screencast (ZcHeadless *session, gint64 timeout_us,
   sc = zc_mutter_session_new (zc_headless_get_bus (session), error);
   if (sc == NULL)
     return 0;
-  if (!zc_mutter_session_record_monitor (sc, NULL, ZC_CURSOR_MODE_HIDDEN,
-          error) || !zc_mutter_session_start (sc, error) ||
-      (node = zc_mutter_session_wait_node (sc, timeout_us, error)) == 0) {
+  if (!zc_mutter_session_record_monitor (sc, NULL, ZC_CURSOR_MODE_HIDDEN, error)
+      || !zc_mutter_session_start (sc, error)
+      || (node = zc_mutter_session_wait_node (sc, timeout_us, error)) == 0) {
     zc_mutter_session_free (sc);
     return 0;
   }
@@ -166,34 +166,39 @@ main (int argc, char *argv[])
   gint timeout_sec = 0;
   g_auto (GStrv) command = NULL;
   const GOptionEntry entries[] = {
-    {"mutter", 0, 0, G_OPTION_ARG_STRING, &mutter_size,
+    { "mutter", 0, 0, G_OPTION_ARG_STRING, &mutter_size,
         "Also start headless Mutter with a virtual monitor of this size",
-        "WxH"},
-    {"colours", 0, 0, G_OPTION_ARG_NONE, &colours,
-        "Show the colour-quadrant window (needs --mutter)", NULL},
-    {"screencast", 0, 0, G_OPTION_ARG_NONE, &screencast,
+        "WxH" },
+    { "colours", 0, 0, G_OPTION_ARG_NONE, &colours,
+        "Show the colour-quadrant window (needs --mutter)", NULL },
+    { "screencast", 0, 0, G_OPTION_ARG_NONE, &screencast,
         "Record the first monitor and export ZC_NODE_ID (needs --mutter)",
-        NULL},
-    {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout_sec,
-        "Stop the command after SEC seconds (exit status 124)", "SEC"},
-    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &command, NULL,
-        "-- COMMAND [ARGS...]"},
-    {NULL}
+        NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_sec,
+        "Stop the command after SEC seconds (exit status 124)", "SEC" },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &command, NULL,
+        "-- COMMAND [ARGS...]" },
+    { NULL }
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GError) error = NULL;
-  ZcHeadlessOptions opts = { 0, };
+  ZcHeadlessOptions opts = {
+    0,
+  };
   ZcHeadless *session = NULL;
   ZcMutterSession *sc = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_auto (GStrv) env = NULL;
   g_autofree gchar *pids = NULL;
-  Run run = { 0, };
+  Run run = {
+    0,
+  };
   guint signal_ids[3];
   const int signals[3] = { SIGINT, SIGTERM, SIGHUP };
 
   ctx = g_option_context_new ("-- COMMAND [ARGS...]");
-  g_option_context_set_summary (ctx, "Runs COMMAND inside a private "
+  g_option_context_set_summary (ctx,
+      "Runs COMMAND inside a private "
       "headless desktop session (dbus, PipeWire, WirePlumber, optionally "
       "Mutter) and tears it down afterwards.");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -207,12 +212,13 @@ main (int argc, char *argv[])
   }
   if (mutter_size && !parse_size (mutter_size, &opts.width, &opts.height)) {
     g_printerr ("zc-run-session: bad --mutter '%s': use WxH, from 64x64 to "
-        "8192x8192\n", mutter_size);
+                "8192x8192\n",
+        mutter_size);
     return 2;
   }
   if ((colours || screencast) && mutter_size == NULL) {
     g_printerr ("zc-run-session: --colours and --screencast need "
-        "--mutter WxH\n");
+                "--mutter WxH\n");
     return 2;
   }
   if (timeout_sec < 0) {
@@ -244,8 +250,7 @@ main (int argc, char *argv[])
   pids = pids_string (session);
   env = g_environ_setenv (env, "ZC_SESSION_PIDS", pids, TRUE);
   if (screencast) {
-    guint32 node = start_screencast (session, 20 * G_USEC_PER_SEC, &sc,
-        &error);
+    guint32 node = start_screencast (session, 20 * G_USEC_PER_SEC, &sc, &error);
     g_autofree gchar *node_str = NULL;
 
     if (node == 0) {
@@ -260,13 +265,13 @@ main (int argc, char *argv[])
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_INHERIT);
   g_subprocess_launcher_set_environ (launcher, env);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup,
-      GINT_TO_POINTER (getpid ()), NULL);
-  run.command = g_subprocess_launcher_spawnv (launcher,
-      (const gchar * const *) command, &error);
+  g_subprocess_launcher_set_child_setup (
+      launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
+  run.command = g_subprocess_launcher_spawnv (
+      launcher, (const gchar *const *) command, &error);
   if (run.command == NULL) {
-    g_printerr ("zc-run-session: cannot run '%s': %s\n", command[0],
-        error->message);
+    g_printerr (
+        "zc-run-session: cannot run '%s': %s\n", command[0], error->message);
     run.exit_status = 127;
     goto out;
   }
@@ -276,8 +281,8 @@ main (int argc, char *argv[])
   g_main_loop_run (run.loop);
 
   if (run.why && g_str_equal (run.why, "timed out")) {
-    g_printerr ("zc-run-session: '%s' did not finish within %d s\n",
-        command[0], timeout_sec);
+    g_printerr ("zc-run-session: '%s' did not finish within %d s\n", command[0],
+        timeout_sec);
     run.exit_status = EXIT_TIMED_OUT;
   }
   /* A failing test is easier to read with what the daemons said. */

@@ -15,16 +15,16 @@
 typedef struct
 {
   guint32 drm;
-  gint r, g, b, a;              /* byte index of each channel in a pixel */
+  gint r, g, b, a; /* byte index of each channel in a pixel */
 } DrmLayout;
 
 static const DrmLayout drm_layouts[] = {
-  {ZC_DRM_FORMAT_XRGB8888, 2, 1, 0, 3},
-  {ZC_DRM_FORMAT_ARGB8888, 2, 1, 0, 3},
-  {ZC_DRM_FORMAT_XBGR8888, 0, 1, 2, 3},
-  {ZC_DRM_FORMAT_ABGR8888, 0, 1, 2, 3},
-  {ZC_DRM_FORMAT_BGRX8888, 1, 2, 3, 0},
-  {ZC_DRM_FORMAT_BGRA8888, 1, 2, 3, 0},
+  { ZC_DRM_FORMAT_XRGB8888, 2, 1, 0, 3 },
+  { ZC_DRM_FORMAT_ARGB8888, 2, 1, 0, 3 },
+  { ZC_DRM_FORMAT_XBGR8888, 0, 1, 2, 3 },
+  { ZC_DRM_FORMAT_ABGR8888, 0, 1, 2, 3 },
+  { ZC_DRM_FORMAT_BGRX8888, 1, 2, 3, 0 },
+  { ZC_DRM_FORMAT_BGRA8888, 1, 2, 3, 0 },
 };
 
 static void
@@ -46,8 +46,8 @@ test_table_colour_order (void)
     g_assert_cmpint (finfo->poffset[0], ==, layout->r);
     g_assert_cmpint (finfo->poffset[1], ==, layout->g);
     g_assert_cmpint (finfo->poffset[2], ==, layout->b);
-    g_assert_cmpint (GST_VIDEO_FORMAT_INFO_HAS_ALPHA (finfo), ==,
-        table[i].has_alpha);
+    g_assert_cmpint (
+        GST_VIDEO_FORMAT_INFO_HAS_ALPHA (finfo), ==, table[i].has_alpha);
     g_assert_cmpint (table[i].has_alpha, ==,
         (table[i].drm >> 0 & 0xff) == 'A' || (table[i].drm >> 8 & 0xff) == 'A');
   }
@@ -95,25 +95,23 @@ test_filter_caps (void)
   /* Memory features count: DMA-BUF caps are not system memory caps. */
   caps = gst_caps_from_string ("video/x-raw(memory:DMABuf),format=BGRA");
   g_assert_cmpuint (zc_format_filter_caps (caps, NULL, out, 16), ==, 0);
-  g_assert_cmpuint (zc_format_filter_caps (caps, "memory:DMABuf", out, 16),
-      ==, 1);
+  g_assert_cmpuint (
+      zc_format_filter_caps (caps, "memory:DMABuf", out, 16), ==, 1);
   g_assert_cmpint (out[0], ==, SPA_VIDEO_FORMAT_BGRA);
   gst_caps_unref (caps);
 }
 
 /* A fixated Format param as a producer sends it. */
 static struct spa_pod *
-build_fixed (struct spa_pod_builder *b, enum spa_video_format format,
-    guint w, guint h)
+build_fixed (
+    struct spa_pod_builder *b, enum spa_video_format format, guint w, guint h)
 {
-  return spa_pod_builder_add_object (b,
-      SPA_TYPE_OBJECT_Format, SPA_PARAM_Format,
-      SPA_FORMAT_mediaType, SPA_POD_Id (SPA_MEDIA_TYPE_video),
+  return spa_pod_builder_add_object (b, SPA_TYPE_OBJECT_Format,
+      SPA_PARAM_Format, SPA_FORMAT_mediaType, SPA_POD_Id (SPA_MEDIA_TYPE_video),
       SPA_FORMAT_mediaSubtype, SPA_POD_Id (SPA_MEDIA_SUBTYPE_raw),
-      SPA_FORMAT_VIDEO_format, SPA_POD_Id (format),
-      SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle (&SPA_RECTANGLE (w, h)),
-      SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction (&SPA_FRACTION (0, 1)),
-      SPA_FORMAT_VIDEO_maxFramerate,
+      SPA_FORMAT_VIDEO_format, SPA_POD_Id (format), SPA_FORMAT_VIDEO_size,
+      SPA_POD_Rectangle (&SPA_RECTANGLE (w, h)), SPA_FORMAT_VIDEO_framerate,
+      SPA_POD_Fraction (&SPA_FRACTION (0, 1)), SPA_FORMAT_VIDEO_maxFramerate,
       SPA_POD_Fraction (&SPA_FRACTION (60, 1)));
 }
 
@@ -125,8 +123,7 @@ test_enum_and_parse (void)
   guint8 buffer[1024];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
   enum spa_video_format fmts[] = { SPA_VIDEO_FORMAT_RGBx,
-    SPA_VIDEO_FORMAT_BGRA
-  };
+    SPA_VIDEO_FORMAT_BGRA };
   struct spa_pod *pod = zc_format_build_enum (&b, fmts, 2, NULL);
   const struct spa_pod_prop *prop;
   uint32_t n_values, choice;
@@ -139,10 +136,9 @@ test_enum_and_parse (void)
   g_assert_nonnull (pod);
   prop = spa_pod_find_prop (pod, NULL, SPA_FORMAT_VIDEO_format);
   g_assert_nonnull (prop);
-  values = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n_values,
-          &choice));
+  values = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n_values, &choice));
   g_assert_cmpuint (choice, ==, SPA_CHOICE_Enum);
-  g_assert_cmpuint (n_values, ==, 3);   /* default + 2 alternatives */
+  g_assert_cmpuint (n_values, ==, 3); /* default + 2 alternatives */
   g_assert_cmpuint (values[1], ==, SPA_VIDEO_FORMAT_RGBx);
   g_assert_cmpuint (values[2], ==, SPA_VIDEO_FORMAT_BGRA);
 
@@ -171,8 +167,8 @@ test_enum_modifiers (void)
   guint8 buffer[1024];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
   guint64 mods[] = { ZC_DRM_FORMAT_MOD_LINEAR, 0x0300000000606014ULL };
-  struct spa_pod *pod = zc_format_build_enum_modifiers (&b,
-      SPA_VIDEO_FORMAT_BGRx, mods, 2, NULL);
+  struct spa_pod *pod =
+      zc_format_build_enum_modifiers (&b, SPA_VIDEO_FORMAT_BGRx, mods, 2, NULL);
   const struct spa_pod_prop *prop =
       spa_pod_find_prop (pod, NULL, SPA_FORMAT_VIDEO_modifier);
   uint32_t n_values, choice;
@@ -181,8 +177,7 @@ test_enum_modifiers (void)
   g_assert_nonnull (prop);
   g_assert_true (prop->flags & SPA_POD_PROP_FLAG_MANDATORY);
   g_assert_true (prop->flags & SPA_POD_PROP_FLAG_DONT_FIXATE);
-  values = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n_values,
-          &choice));
+  values = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n_values, &choice));
   g_assert_cmpuint (n_values, ==, 3);
   g_assert_cmpuint ((guint64) values[1], ==, mods[0]);
   g_assert_cmpuint ((guint64) values[2], ==, mods[1]);
@@ -196,8 +191,8 @@ test_preference (void)
   guint8 buffer[1024];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
   enum spa_video_format fmts[] = { SPA_VIDEO_FORMAT_BGRx };
-  GstCaps *caps = gst_caps_from_string
-      ("video/x-raw,width=1280,height=[100,800],framerate=60/1");
+  GstCaps *caps = gst_caps_from_string (
+      "video/x-raw,width=1280,height=[100,800],framerate=60/1");
   ZcFormatPreference pref;
   const struct spa_pod_prop *prop;
   const struct spa_rectangle *size;
@@ -208,9 +203,9 @@ test_preference (void)
   zc_format_preference_from_caps (caps, &pref);
   gst_caps_unref (caps);
   g_assert_cmpuint (pref.width, ==, 1280);
-  g_assert_cmpuint (pref.height, ==, 800);    /* nearest to 1080 in range */
+  g_assert_cmpuint (pref.height, ==, 800); /* nearest to 1080 in range */
   g_assert_cmpuint (pref.fps_n, ==, 60);
-  g_assert_false (pref.size_fixed);     /* height is a range */
+  g_assert_false (pref.size_fixed); /* height is a range */
   pod = zc_format_build_enum (&b, fmts, 1, &pref);
   prop = spa_pod_find_prop (pod, NULL, SPA_FORMAT_VIDEO_size);
   size = SPA_POD_BODY (spa_pod_get_values (&prop->value, &n, &choice));
