@@ -77,6 +77,9 @@ struct _ZcStream
   guint format_seq;
 };
 
+/* Registers the zcstream debug category (once). */
+void zc_stream_init_debug (void);
+
 ZcStream *zc_stream_ref (ZcStream *s);
 void zc_stream_unref (ZcStream *s);
 void zc_slot_unref (ZcSlot *slot);
@@ -85,6 +88,17 @@ void zc_slot_unref (ZcSlot *slot);
  * the loop lock held). */
 void zc_stream_report_error (
     ZcStream *s, ZcError code, const gchar *format, ...) G_GNUC_PRINTF (3, 4);
+
+/* The EnumFormat params to offer now: one DMA-BUF object per format that
+ * has modifiers left (when DMA-BUF is accepted), then shared memory.
+ * Returns how many were written to @params (room for n_formats + 1). */
+guint zc_stream_build_enum_formats (
+    ZcStream *s, struct spa_pod_builder *b, const struct spa_pod **params);
+
+/* Stops offering (@fourcc, @modifier) after its import failed; with no
+ * modifier left, stops accepting DMA-BUF. The caller renegotiates. */
+ZcModifiersDrop zc_stream_forget_modifier (
+    ZcStream *s, guint32 fourcc, guint64 modifier);
 
 /* pw_stream events handled in zc-stream-buffers.c. */
 void zc_stream_on_add_buffer (void *data, struct pw_buffer *b);

@@ -22,6 +22,18 @@ GST_DEBUG_CATEGORY (zc_stream_debug);
 #define ZC_SYNC_TIMEOUT_US (3 * G_USEC_PER_SEC)
 #define ZC_NEGOTIATION_TIMEOUT_S 10
 
+void
+zc_stream_init_debug (void)
+{
+  static gsize done;
+
+  if (g_once_init_enter (&done)) {
+    GST_DEBUG_CATEGORY_INIT (
+        zc_stream_debug, "zcstream", 0, "zerocast PipeWire stream");
+    g_once_init_leave (&done, 1);
+  }
+}
+
 ZcStream *
 zc_stream_ref (ZcStream *s)
 {
@@ -387,8 +399,8 @@ on_negotiation_timeout (void *data, uint64_t expirations)
 /* DMA-BUF offers first, one per format with its modifiers in EGL's order,
  * then shared memory for everything: PipeWire takes the first that both
  * sides can do. */
-static guint
-build_enum_formats (
+guint
+zc_stream_build_enum_formats (
     ZcStream *s, struct spa_pod_builder *b, const struct spa_pod **params)
 {
   guint n = 0;
@@ -436,7 +448,7 @@ connect_stream (ZcStream *s, const ZcStreamConfig *config, GError **error)
     return FALSE;
   }
   pw_stream_add_listener (s->stream, &s->stream_listener, &stream_events, s);
-  n_params = build_enum_formats (s, &b, params);
+  n_params = zc_stream_build_enum_formats (s, &b, params);
   if (s->modifiers) {
     gchar *str = zc_modifiers_to_string (s->modifiers);
     GST_DEBUG ("offering DMA-BUF %s, then shared memory", str);
@@ -469,8 +481,7 @@ zc_stream_new (const ZcStreamConfig *config, const ZcStreamCallbacks *callbacks,
 
   g_return_val_if_fail (config->n_formats > 0, NULL);
 
-  GST_DEBUG_CATEGORY_INIT (
-      zc_stream_debug, "zcstream", 0, "zerocast PipeWire stream");
+  zc_stream_init_debug ();
   pw_init (NULL, NULL);
 
   s = g_new0 (ZcStream, 1);
@@ -591,29 +602,38 @@ zc_stream_free (ZcStream *s)
   zc_stream_unref (s);
 }
 
-void
-zc_stream_drop_modifier (ZcStream *s, guint32 fourcc, guint64 modifier)
+ZcModifiersDrop
+zc_stream_forget_modifier (ZcStream *s, guint32 fourcc, guint64 modifier)
 {
-  ZcModifiersDrop left;
+  ZcModifiersDrop left = s->modifiers
+      ? zc_modifiers_drop (s->modifiers, fourcc, modifier)
+      : ZC_MODIFIERS_DROP_NOT_FOUND;
 
-  pw_thread_loop_lock (s->loop);
-  left = s->modifiers ? zc_modifiers_drop (s->modifiers, fourcc, modifier)
-                      : ZC_MODIFIERS_DROP_NOT_FOUND;
+  zc_stream_init_debug ();
   GST_INFO ("import of %.4s:0x%016" G_GINT64_MODIFIER "x failed: %s",
       (const gchar *) &fourcc, modifier,
       left == ZC_MODIFIERS_DROP_NOT_FOUND ? "was not offered"
           : left == ZC_MODIFIERS_DROP_NONE_LEFT
-          ? "no DMA-BUF modifier left, "
-            "falling back to shared memory"
+          ? "no DMA-BUF modifier left, falling back to shared memory"
           : "renegotiating without it");
-  if (left != ZC_MODIFIERS_DROP_NOT_FOUND && s->stream) {
+  /* With no modifier left, buffers must be shared memory from now on. */
+  if (left == ZC_MODIFIERS_DROP_NONE_LEFT)
+    s->data_types &= ~(1u << SPA_DATA_DmaBuf);
+  return left;
+}
+
+void
+zc_stream_drop_modifier (ZcStream *s, guint32 fourcc, guint64 modifier)
+{
+  pw_thread_loop_lock (s->loop);
+  if (zc_stream_forget_modifier (s, fourcc, modifier)
+          != ZC_MODIFIERS_DROP_NOT_FOUND
+      && s->stream) {
     guint8 buffer[8192];
     struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
     const struct spa_pod *params[G_N_ELEMENTS (s->formats) + 1];
-    guint n = build_enum_formats (s, &b, params);
+    guint n = zc_stream_build_enum_formats (s, &b, params);
 
-    if (left == ZC_MODIFIERS_DROP_NONE_LEFT)
-      s->data_types &= ~(1u << SPA_DATA_DmaBuf);
     pw_stream_update_params (s->stream, params, n);
   }
   pw_thread_loop_unlock (s->loop);
