@@ -240,13 +240,15 @@ test_formats (void)
     };
     g_autoptr (GstCaps) caps = NULL;
     GstStructure *st;
+    GstPad *pad;
 
     producer_start (&p, args);
     consumer_start (&c, p.node_id);
     expect_frames (&c, 3, &s);
     /* The consumer saw the format we asked for, not a converted one. */
-    g_object_get (gst_element_get_static_pad (GST_ELEMENT (c.sink), "sink"),
-        "caps", &caps, NULL);
+    pad = gst_element_get_static_pad (GST_ELEMENT (c.sink), "sink");
+    g_object_get (pad, "caps", &caps, NULL);
+    gst_object_unref (pad);
     st = gst_caps_get_structure (caps, 0);
     g_assert_cmpstr (gst_structure_get_string (st, "format"), ==, formats[i]);
     consumer_stop (&c);
