@@ -13,6 +13,7 @@
 #include "zc-http.h"
 #include "zc-node-watch.h"
 #include "zc-pipeline.h"
+#include "zc-recovery.h"
 #include "zc-server-error.h"
 #include "zc-source.h"
 
@@ -31,6 +32,13 @@ typedef struct
   GMainLoop *loop;
   int exit_code;
   ZcPipeline *pipeline;
+  ZcSource *source;
+  ZcNodeWatch *node_watch;
+  /* Re-creating a desktop we own (--headless, --mutter) after a fault. */
+  ZcRecovery *recovery;
+  guint recover_timeout; /* a recovery is scheduled */
+  gboolean recovering;   /* from the fault until the new pipeline runs */
+  gboolean in_recover;   /* recover() is running (it iterates the loop) */
 } App;
 
 /* Command line. */
@@ -291,40 +299,134 @@ on_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static void on_node_gone (guint32 node_id, gpointer data);
+
+/* Watches the streamed node where only PipeWire can tell that it went
+ * away (a bare node, the portal), and for a desktop we own, where it is
+ * the quickest sign of a dead PipeWire or Mutter. */
+static gboolean
+watch_node (App *app, GError **error)
+{
+  app->node_watch = zc_node_watch_new (zc_source_get_node_id (app->source),
+      zc_source_get_pipewire_fd (app->source), on_node_gone, app, error);
+  return app->node_watch != NULL;
+}
+
+static void schedule_recovery (App *app, const gchar *why);
+
+/* Runs from a timeout: re-creates the desktop and restarts the pipeline
+ * on its new node. While it waits it iterates the main loop (viewers stay
+ * served); faults reported meanwhile belong to the old desktop and are
+ * ignored through in_recover. */
+static gboolean
+recover (gpointer data)
+{
+  App *app = data;
+  g_autoptr (GError) error = NULL;
+  gint64 started = g_get_monotonic_time ();
+
+  app->recover_timeout = 0;
+  app->in_recover = TRUE;
+  g_clear_pointer (&app->node_watch, zc_node_watch_free);
+  g_print ("zerocast: re-creating the desktop (%s)\n",
+      zc_source_describe (app->source));
+  if (zc_source_restart (app->source, &error) && watch_node (app, &error)) {
+    if (zc_pipeline_restart (app->pipeline,
+            zc_source_get_node_id (app->source),
+            zc_source_get_pipewire_fd (app->source), &error)) {
+      g_print ("zerocast: recovered in %.1f s: streaming %s\n",
+          (g_get_monotonic_time () - started) / 1e6,
+          zc_source_describe (app->source));
+      app->in_recover = FALSE;
+      app->recovering = FALSE;
+      return G_SOURCE_REMOVE;
+    }
+  }
+  app->in_recover = FALSE;
+  app->recovering = FALSE;
+  schedule_recovery (app, error->message);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every fault ends here: a desktop we own is re-created (with backoff, and
+ * not forever); anything else ends the process as before. */
+static void
+schedule_recovery (App *app, const gchar *why)
+{
+  g_autoptr (GError) error = NULL;
+  guint delay_ms;
+
+  if (app->in_recover || app->recovering)
+    return;
+  if (!zc_source_can_restart (app->source)) {
+    g_printerr ("zerocast: %s; exiting\n", why);
+    app->exit_code = EXIT_RUNTIME;
+    g_main_loop_quit (app->loop);
+    return;
+  }
+  if (!zc_recovery_next (
+          app->recovery, g_get_monotonic_time (), &delay_ms, &error)) {
+    g_printerr ("zerocast: %s; %s\n", why, error->message);
+    app->exit_code = EXIT_RUNTIME;
+    g_main_loop_quit (app->loop);
+    return;
+  }
+  g_printerr ("zerocast: recovering: %s (attempt %u, in %u ms)\n", why,
+      zc_recovery_get_attempts (app->recovery), delay_ms);
+  app->recovering = TRUE;
+  /* Nothing of the old desktop is held while waiting. */
+  zc_pipeline_stop (app->pipeline);
+  g_clear_pointer (&app->node_watch, zc_node_watch_free);
+  app->recover_timeout = g_timeout_add (delay_ms, recover, app);
+}
+
 static void
 on_pipeline_failed (ZcPipeline *pipeline, const GError *error, gpointer data)
 {
   App *app = data;
   ZcPipelineStats stats;
 
-  g_printerr ("zerocast: %s\n", error->message);
   /* Never having sent a frame is a start-up failure, not a lost stream. */
   zc_pipeline_get_stats (pipeline, &stats);
-  app->exit_code = stats.frames_encoded == 0 ? EXIT_PIPELINE : EXIT_RUNTIME;
-  g_main_loop_quit (app->loop);
+  if (stats.frames_encoded == 0) {
+    g_printerr ("zerocast: %s\n", error->message);
+    app->exit_code = EXIT_PIPELINE;
+    g_main_loop_quit (app->loop);
+    return;
+  }
+  schedule_recovery (app, error->message);
+}
+
+static void
+on_source_lost (ZcPipeline *pipeline, const GError *error, gpointer data)
+{
+  App *app = data;
+  g_autofree gchar *why =
+      g_strdup_printf ("the capture lost its source: %s", error->message);
+
+  schedule_recovery (app, why);
 }
 
 static void
 on_source_closed (ZcSource *source, gpointer data)
 {
   App *app = data;
+  g_autofree gchar *why = g_strdup_printf (
+      "the desktop went away (%s)", zc_source_describe (source));
 
-  g_printerr ("zerocast: the desktop went away (%s); exiting\n",
-      zc_source_describe (source));
-  app->exit_code = EXIT_RUNTIME;
-  g_main_loop_quit (app->loop);
+  schedule_recovery (app, why);
 }
 
 static void
 on_node_gone (guint32 node_id, gpointer data)
 {
   App *app = data;
-
-  g_printerr ("zerocast: PipeWire node %u went away (its producer stopped "
-              "or the screencast ended); exiting\n",
+  g_autofree gchar *why = g_strdup_printf ("PipeWire node %u went away (its "
+                                           "producer stopped, the screencast "
+                                           "ended or PipeWire died)",
       node_id);
-  app->exit_code = EXIT_RUNTIME;
-  g_main_loop_quit (app->loop);
+
+  schedule_recovery (app, why);
 }
 
 static void
@@ -344,8 +446,9 @@ main (int argc, char **argv)
   g_autoptr (ZcSource) source = NULL;
   g_autoptr (ZcFanout) fanout = NULL;
   g_autoptr (ZcHttp) http = NULL;
-  g_autoptr (ZcNodeWatch) node_watch = NULL;
+  g_autoptr (ZcRecovery) recovery = NULL;
   g_autofree gchar *web_dir = NULL;
+  ZcRecoveryLimits recovery_limits;
   ZcSourceOptions source_opts = { 0 };
   ZcPipelineConfig config = { 0 };
   ZcHttpOptions http_opts = { 0 };
@@ -396,18 +499,17 @@ main (int argc, char **argv)
   use_build_tree_plugin ();
   app.loop = g_main_loop_new (NULL, FALSE);
   app.exit_code = EXIT_STOPPED;
+  app.source = source;
+  zc_recovery_limits_init_default (&recovery_limits);
+  recovery = zc_recovery_new (&recovery_limits);
+  app.recovery = recovery;
   zc_source_set_closed_func (source, on_source_closed, &app);
-  /* Mutter sources report their end through the session; a bare node or
-   * the portal's only through the PipeWire registry. */
-  if (source_opts.kind == ZC_SOURCE_NODE
-      || source_opts.kind == ZC_SOURCE_PORTAL) {
-    node_watch = zc_node_watch_new (zc_source_get_node_id (source),
-        zc_source_get_pipewire_fd (source), on_node_gone, &app, &error);
-    if (node_watch == NULL) {
-      g_printerr ("zerocast: %s\n", error->message);
-      app.exit_code = EXIT_SOURCE;
-      goto out;
-    }
+  /* Mutter sources also report their end through the session; a bare node
+   * or the portal's only through the PipeWire registry. */
+  if (source_opts.kind != ZC_SOURCE_TEST_PATTERN && !watch_node (&app, &error)) {
+    g_printerr ("zerocast: %s\n", error->message);
+    app.exit_code = EXIT_SOURCE;
+    goto out;
   }
 
   zc_fanout_limits_init_default (&limits);
@@ -435,6 +537,7 @@ main (int argc, char **argv)
   config.pipewire_fd = zc_source_get_pipewire_fd (source);
   zc_source_get_size (source, &config.width, &config.height);
   app.pipeline = zc_pipeline_new (&config, fanout, on_pipeline_failed, &app);
+  zc_pipeline_set_source_lost_func (app.pipeline, on_source_lost, &app);
   zc_http_set_pipeline (http, app.pipeline);
   if (!zc_pipeline_start (app.pipeline, &error)) {
     g_printerr ("zerocast: %s\n", error->message);
@@ -450,9 +553,10 @@ main (int argc, char **argv)
 out:
   /* Viewers and HTTP first, then the pipeline feeding them, then the
    * desktop session and the processes --headless started. */
+  g_clear_handle_id (&app.recover_timeout, g_source_remove);
   g_clear_pointer (&http, zc_http_free);
   g_clear_pointer (&app.pipeline, zc_pipeline_free);
-  g_clear_pointer (&node_watch, zc_node_watch_free);
+  g_clear_pointer (&app.node_watch, zc_node_watch_free);
   g_clear_pointer (&source, zc_source_close);
   g_clear_pointer (&app.loop, g_main_loop_unref);
   return app.exit_code;

@@ -123,6 +123,36 @@ set_prop (GstElement *enc, const gchar *name, const gchar *value)
   gst_util_set_object_arg (G_OBJECT (enc), name, value);
 }
 
+/* Test only: ZEROCAST_TEST_FAIL_ENCODER_AFTER=N makes the first encoder
+ * built in this process fail after N access units, as a real encoder that
+ * loses its device mid-stream would: an identity element inside the
+ * encoder's bin posts an error, so the pipeline blames the encoder and
+ * falls back to the next one. Later encoders are left alone. Returns TRUE
+ * when it linked @enc to @next through the fault. */
+static gboolean
+add_test_fault (GstElement *bin, GstElement *enc, GstElement *next)
+{
+  static gint used;
+  const gchar *env = g_getenv ("ZEROCAST_TEST_FAIL_ENCODER_AFTER");
+  guint64 after;
+  GstElement *fault;
+
+  if (env == NULL || *env == '\0'
+      || !g_ascii_string_to_unsigned (env, 10, 1, G_MAXINT, &after, NULL)
+      || !g_atomic_int_compare_and_exchange (&used, 0, 1))
+    return FALSE;
+  fault = gst_element_factory_make ("identity", "test-encoder-fault");
+  if (fault == NULL)
+    return FALSE;
+  g_object_set (fault, "error-after", (gint) after, NULL);
+  gst_bin_add (GST_BIN (bin), fault);
+  gst_element_link_many (enc, fault, next, NULL);
+  g_printerr ("zerocast: test fault: encoder %s will fail after %"
+              G_GUINT64_FORMAT " access units (ZEROCAST_TEST_FAIL_ENCODER_AFTER)\n",
+              GST_ELEMENT_NAME (enc), after);
+  return TRUE;
+}
+
 GstElement *
 zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
                      GError **error)
@@ -167,7 +197,8 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
                                       info->profile, NULL);
   g_object_set (profile_filter, "caps", profile_caps, NULL);
   gst_bin_add_many (GST_BIN (bin), enc, profile_filter, NULL);
-  gst_element_link (enc, profile_filter);
+  if (!add_test_fault (bin, enc, profile_filter))
+    gst_element_link (enc, profile_filter);
   first = enc;
 
   if (!settings->cuda_input) {

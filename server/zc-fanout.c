@@ -202,8 +202,18 @@ zc_fanout_set_stream_init (ZcFanout *self, GBytes *stream_init)
     return;
   g_clear_pointer (&self->stream_init, g_bytes_unref);
   self->stream_init = g_bytes_ref (stream_init);
-  for (guint i = 0; i < self->viewers->len; i++)
-    enqueue (self, self->viewers->pdata[i], stream_init);
+  /* A new StreamInit starts a new stream (a new size, or the first after a
+   * restart): frames of the old one must not be replayed or followed by
+   * P-frames of the new one, so everybody waits for its first keyframe. */
+  clear_queue (&self->gop);
+  self->gop_bytes = 0;
+  self->gop_valid = FALSE;
+  for (guint i = 0; i < self->viewers->len; i++) {
+    ZcViewer *viewer = self->viewers->pdata[i];
+
+    viewer->waiting_keyframe = TRUE;
+    enqueue (self, viewer, stream_init);
+  }
 }
 
 static void
@@ -260,6 +270,9 @@ zc_fanout_reset (ZcFanout *self)
    * one: everybody restarts at the new stream's first keyframe. */
   for (guint i = 0; i < self->viewers->len; i++)
     ((ZcViewer *) self->viewers->pdata[i])->waiting_keyframe = TRUE;
+  /* The new stream's StreamInit goes out again even when it equals the
+   * old one, so a viewer can reset its decoder before the new keyframe. */
+  g_clear_pointer (&self->stream_init, g_bytes_unref);
 }
 
 ZcViewer *

@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "zc-node-watch.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pipewire/pipewire.h>
 
@@ -24,6 +25,7 @@ struct _ZcNodeWatch {
   struct pw_registry *registry;
   struct spa_hook core_listener, registry_listener;
   gboolean seen, synced, core_error;
+  gboolean gone_posted; /* PipeWire thread only */
   gint sync_seq;
   /* Cleared by zc_node_watch_free(): a notification still on its way to
    * the main context then finds nobody to tell. */
@@ -66,21 +68,31 @@ on_global (void *data, uint32_t id, uint32_t permissions, const char *type,
     self->seen = TRUE;
 }
 
+/* Runs in the PipeWire thread: hands the news to the main context, once. */
 static void
-on_global_remove (void *data, uint32_t id)
+post_gone (ZcNodeWatch *self)
 {
-  ZcNodeWatch *self = data;
   GoneNotice *n;
 
-  if (id != self->node_id || !self->synced)
+  if (self->gone_posted)
     return;
+  self->gone_posted = TRUE;
   n = g_new0 (GoneNotice, 1);
   n->alive = g_rc_box_acquire (self->alive);
-  n->node_id = id;
+  n->node_id = self->node_id;
   n->gone = self->gone;
   n->user_data = self->user_data;
   g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, notify_gone, n,
                               gone_notice_free);
+}
+
+static void
+on_global_remove (void *data, uint32_t id)
+{
+  ZcNodeWatch *self = data;
+
+  if (id == self->node_id && self->synced)
+    post_gone (self);
 }
 
 static const struct pw_registry_events registry_events = {
@@ -108,6 +120,10 @@ on_core_error (void *data, uint32_t id, int seq, int res, const char *message)
   if (id == PW_ID_CORE) {
     self->core_error = TRUE;
     pw_thread_loop_signal (self->loop, FALSE);
+    /* A broken connection (the daemon died) takes the node with it: no
+     * global_remove will ever say so. */
+    if (self->synced && res == -EPIPE)
+      post_gone (self);
   }
 }
 

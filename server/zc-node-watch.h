@@ -11,7 +11,9 @@ G_BEGIN_DECLS
 
 typedef struct _ZcNodeWatch ZcNodeWatch;
 
-/* Called once, in the main context of the caller of zc_node_watch_new(). */
+/* Called once, in the main context of the caller of zc_node_watch_new(),
+ * when the node is removed or the connection to PipeWire breaks (the
+ * daemon died, taking the node with it). */
 typedef void (*ZcNodeGoneFunc) (guint32 node_id, gpointer user_data);
 
 /* Connects to PipeWire (through @fd when >= 0, which is dup'ed, else the

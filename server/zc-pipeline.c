@@ -34,6 +34,8 @@ struct _ZcPipeline
   ZcFanout *fanout;
   ZcPipelineFailedFunc failed;
   gpointer user_data;
+  ZcPipelineSourceLostFunc source_lost;
+  gpointer source_lost_data;
   gboolean stopped;
   GMainContext *context;
 
@@ -213,8 +215,13 @@ deliver_in_main (gpointer data)
     g_print ("zerocast: streaming with video mode %s and encoder %s\n",
         current_mode_name (self), self->encoders[self->encoder_idx]);
   }
-  if (item->stream_init)
+  if (item->stream_init) {
     zc_fanout_set_stream_init (self->fanout, item->stream_init);
+    /* Viewers wait for a keyframe of the new stream: ask for one now
+     * rather than at the end of the GOP. */
+    if (!item->keyframe)
+      zc_pipeline_request_keyframe (self);
+  }
   zc_fanout_push_frame (self->fanout, item->frame, item->keyframe);
   return G_SOURCE_REMOVE;
 }
@@ -493,6 +500,19 @@ attempt_failed (ZcPipeline *self, gboolean encoder_at_fault, const gchar *why)
     self->retry_idle = g_idle_add (try_next, self);
 }
 
+/* The source's node or PipeWire daemon went away: pipewirezerocopysrc
+ * says so with RESOURCE NOT_FOUND (node gone) or OPEN_READ (daemon gone).
+ * A desktop that is re-created fixes that, another video mode does not. */
+static gboolean
+is_source_lost (ZcPipeline *self, GstMessage *msg, const GError *error)
+{
+  return self->source_lost != NULL && !self->config.test_pattern
+         && !is_inside (GST_MESSAGE_SRC (msg), self->encoder_bin)
+         && error->domain == GST_RESOURCE_ERROR
+         && (error->code == GST_RESOURCE_ERROR_NOT_FOUND
+             || error->code == GST_RESOURCE_ERROR_OPEN_READ);
+}
+
 static gboolean
 on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
 {
@@ -509,6 +529,13 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
       why = g_strdup_printf (
           "%s: %s", GST_MESSAGE_SRC_NAME (msg), error->message);
       self->bus_watch = 0;
+      if (is_source_lost (self, msg, error)) {
+        g_printerr ("zerocast: video mode %s lost its source: %s\n",
+            current_mode_name (self), why);
+        teardown (self);
+        self->source_lost (self, error, self->source_lost_data);
+        return G_SOURCE_REMOVE;
+      }
       attempt_failed (
           self, is_inside (GST_MESSAGE_SRC (msg), self->encoder_bin), why);
       return G_SOURCE_REMOVE;
@@ -736,6 +763,45 @@ zc_pipeline_start (ZcPipeline *self, GError **error)
     return FALSE;
   }
   return start_some (self, error);
+}
+
+void
+zc_pipeline_set_source_lost_func (
+    ZcPipeline *self, ZcPipelineSourceLostFunc func, gpointer user_data)
+{
+  self->source_lost = func;
+  self->source_lost_data = user_data;
+}
+
+void
+zc_pipeline_stop (ZcPipeline *self)
+{
+  g_clear_handle_id (&self->retry_idle, g_source_remove);
+  teardown (self);
+}
+
+gboolean
+zc_pipeline_restart (
+    ZcPipeline *self, guint32 node_id, gint pipewire_fd, GError **error)
+{
+  gboolean all_bad = TRUE;
+
+  zc_pipeline_stop (self);
+  self->config.node_id = node_id;
+  self->config.pipewire_fd = pipewire_fd;
+  /* The old desktop's failures say nothing about the new one's modes. */
+  for (guint m = 0; m < self->n_modes; m++)
+    self->mode_bad[m] = FALSE;
+  /* An encoder that failed stays out, unless that leaves none to try. */
+  for (guint e = 0; e < self->n_encoders; e++)
+    all_bad &= self->encoder_bad[e];
+  if (all_bad)
+    for (guint e = 0; e < self->n_encoders; e++)
+      self->encoder_bad[e] = FALSE;
+  g_clear_pointer (&self->last_failure, g_free);
+  self->stats.restarts++;
+  zc_fanout_reset (self->fanout);
+  return zc_pipeline_start (self, error);
 }
 
 void

@@ -65,6 +65,31 @@ ZcPipeline *zc_pipeline_new (const ZcPipelineConfig *config, ZcFanout *fanout,
  * at once when no combination can even be built. */
 gboolean zc_pipeline_start (ZcPipeline *self, GError **error);
 
+/* Called, in the main context, when the source reports that its PipeWire
+ * node or daemon went away at run time. That is no fault of the video
+ * mode, so nothing is ruled out: the pipeline has stopped and waits for
+ * zc_pipeline_restart() with the new desktop's node. Without this
+ * function such an error rules out the mode like any other. */
+typedef void (*ZcPipelineSourceLostFunc) (ZcPipeline *pipeline,
+                                          const GError *error,
+                                          gpointer user_data);
+
+void zc_pipeline_set_source_lost_func (ZcPipeline *self,
+                                       ZcPipelineSourceLostFunc func,
+                                       gpointer user_data);
+
+/* Stops the current attempt and any pending fallback; nothing runs (and
+ * no callback comes) until zc_pipeline_restart(). */
+void zc_pipeline_stop (ZcPipeline *self);
+
+/* Starts again on a new source node (and remote fd, or -1; the caller
+ * keeps it), for a re-created desktop: every video mode is tried again,
+ * encoders that failed stay ruled out (unless all did). Viewers get a new
+ * StreamInit and start at the new stream's first keyframe. FALSE when no
+ * combination can even be built. */
+gboolean zc_pipeline_restart (ZcPipeline *self, guint32 node_id,
+                              gint pipewire_fd, GError **error);
+
 /* Rate-limited GstForceKeyUnit upstream to the encoder. */
 void zc_pipeline_request_keyframe (ZcPipeline *self);
 

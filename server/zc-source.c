@@ -16,6 +16,7 @@ struct _ZcSource {
   ZcMutterSession *mutter;
   ZcPortalSession *portal;
   guint32 node_id;
+  gchar *monitor; /* --monitor, kept to record it again */
   gchar *description;
   ZcSourceClosedFunc closed;
   gpointer closed_data;
@@ -62,6 +63,26 @@ failed:
 }
 
 static gboolean
+connect_headless_bus (ZcSource *self, GError **error)
+{
+  const gchar *address
+      = zc_headless_get_env (self->headless, "DBUS_SESSION_BUS_ADDRESS");
+
+  self->bus = g_dbus_connection_new_for_address_sync (
+      address,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL, NULL, error);
+  if (self->bus == NULL) {
+    g_prefix_error (error, "connecting to the headless desktop's bus: ");
+    return FALSE;
+  }
+  /* Mutter dying must not take this process with it. */
+  g_dbus_connection_set_exit_on_close (self->bus, FALSE);
+  return TRUE;
+}
+
+static gboolean
 open_headless (ZcSource *self, GError **error)
 {
   const ZcSourceOptions *o = &self->options;
@@ -74,7 +95,6 @@ open_headless (ZcSource *self, GError **error)
   };
   const gchar *vars[] = { "XDG_RUNTIME_DIR", "PIPEWIRE_RUNTIME_DIR",
                           "DBUS_SESSION_BUS_ADDRESS", "WAYLAND_DISPLAY" };
-  const gchar *address;
 
   self->headless = zc_headless_start (&hopts, error);
   if (self->headless == NULL) {
@@ -87,17 +107,65 @@ open_headless (ZcSource *self, GError **error)
     if (v)
       g_setenv (vars[i], v, TRUE);
   }
-  address = zc_headless_get_env (self->headless, "DBUS_SESSION_BUS_ADDRESS");
-  self->bus = g_dbus_connection_new_for_address_sync (
-      address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-      NULL, NULL, error);
-  if (self->bus == NULL) {
-    g_prefix_error (error, "connecting to the headless desktop's bus: ");
-    return FALSE;
+  return connect_headless_bus (self, error) && open_mutter (self, error);
+}
+
+static void
+describe (ZcSource *self)
+{
+  const ZcSourceOptions *o = &self->options;
+
+  g_free (self->description);
+  if (o->kind == ZC_SOURCE_HEADLESS)
+    self->description = g_strdup_printf ("headless Mutter %ux%u, node %u",
+                                         o->width, o->height, self->node_id);
+  else
+    self->description = g_strdup_printf (
+        "Mutter ScreenCast (%s), node %u",
+        o->virtual_monitor ? "virtual monitor"
+        : self->monitor    ? self->monitor
+                           : "first monitor",
+        self->node_id);
+}
+
+gboolean
+zc_source_can_restart (ZcSource *self)
+{
+  return self->options.kind == ZC_SOURCE_HEADLESS
+         || self->options.kind == ZC_SOURCE_MUTTER;
+}
+
+gboolean
+zc_source_restart (ZcSource *self, GError **error)
+{
+  g_return_val_if_fail (zc_source_can_restart (self), FALSE);
+
+  /* The old session first: freeing it unsubscribes its signals, so its
+   * end is not reported again. */
+  g_clear_pointer (&self->mutter, zc_mutter_session_free);
+  self->node_id = 0;
+  if (self->options.kind == ZC_SOURCE_HEADLESS) {
+    g_clear_object (&self->bus);
+    if (!zc_headless_restart (self->headless, error)) {
+      g_prefix_error (error, "restarting the headless desktop: ");
+      return FALSE;
+    }
+    if (!connect_headless_bus (self, error))
+      return FALSE;
+  } else if (self->bus == NULL || g_dbus_connection_is_closed (self->bus)) {
+    /* The session bus itself went away (the user's session restarted). */
+    g_clear_object (&self->bus);
+    self->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
+    if (self->bus == NULL) {
+      g_prefix_error (error, "--mutter needs the desktop's session bus: ");
+      return FALSE;
+    }
+    g_dbus_connection_set_exit_on_close (self->bus, FALSE);
   }
-  return open_mutter (self, error);
+  if (!open_mutter (self, error))
+    return FALSE;
+  describe (self);
+  return TRUE;
 }
 
 ZcSource *
@@ -106,8 +174,7 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
   g_autoptr (ZcSource) self = g_new0 (ZcSource, 1);
 
   self->options = *options;
-  /* The connector string belongs to the caller: keep it only while
-   * recording starts. */
+  /* The connector string belongs to the caller: --mutter keeps a copy. */
   self->options.monitor = NULL;
 
   switch (options->kind) {
@@ -128,16 +195,12 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
         g_prefix_error (error, "--mutter needs the desktop's session bus: ");
         return NULL;
       }
-      self->options.monitor = options->monitor;
+      g_dbus_connection_set_exit_on_close (self->bus, FALSE);
+      self->monitor = g_strdup (options->monitor);
+      self->options.monitor = self->monitor;
       if (!open_mutter (self, error))
         return NULL;
-      self->options.monitor = NULL;
-      self->description
-          = g_strdup_printf ("Mutter ScreenCast (%s), node %u",
-                             options->virtual_monitor ? "virtual monitor"
-                             : options->monitor       ? options->monitor
-                                                      : "first monitor",
-                             self->node_id);
+      describe (self);
       break;
     case ZC_SOURCE_PORTAL:
       self->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
@@ -157,9 +220,7 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
     case ZC_SOURCE_HEADLESS:
       if (!open_headless (self, error))
         return NULL;
-      self->description
-          = g_strdup_printf ("headless Mutter %ux%u, node %u", options->width,
-                             options->height, self->node_id);
+      describe (self);
       break;
     case ZC_SOURCE_TEST_PATTERN:
       self->description = g_strdup_printf ("test pattern %ux%u", options->width,
@@ -218,6 +279,7 @@ zc_source_close (ZcSource *self)
     g_dbus_connection_flush_sync (self->bus, NULL, NULL);
   g_clear_object (&self->bus);
   g_clear_pointer (&self->headless, zc_headless_stop);
+  g_free (self->monitor);
   g_free (self->description);
   g_free (self);
 }

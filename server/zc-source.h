@@ -45,6 +45,17 @@ gint zc_source_get_pipewire_fd (ZcSource *self); /* -1 if none */
 void zc_source_get_size (ZcSource *self, guint *width, guint *height);
 const gchar *zc_source_describe (ZcSource *self);
 
+/* Whether zerocast owns what it streams (--headless: the whole desktop;
+ * --mutter: the ScreenCast session) and can therefore re-create it. */
+gboolean zc_source_can_restart (ZcSource *self);
+
+/* Re-creates the desktop after a fault: --headless restarts its private
+ * desktop (dbus, PipeWire, WirePlumber, Mutter, test window) and opens a
+ * new ScreenCast session; --mutter opens a new session on the session bus.
+ * The node id (and description) change; the closed function stays. Runs
+ * the thread-default main context while it waits. */
+gboolean zc_source_restart (ZcSource *self, GError **error);
+
 void zc_source_set_closed_func (ZcSource *self, ZcSourceClosedFunc func,
                                 gpointer user_data);
 

@@ -48,6 +48,10 @@ struct _ZcHeadless
   GPtrArray *children;          /* Child *, in start order */
   GArray *pids;                 /* GPid, 0-terminated copy for callers */
   gint64 timeout_us;
+  /* What to start, kept for zc_headless_restart(). */
+  gboolean mutter, colour_client;
+  gint width, height;
+  gchar *colour_client_path;
 };
 
 typedef gboolean (*ReadyFunc) (ZcHeadless *self, gpointer data);
@@ -396,10 +400,10 @@ find_colour_client (const ZcHeadlessOptions *opts, GError **error)
 }
 
 static gboolean
-start_colour_client (ZcHeadless *self, const ZcHeadlessOptions *opts,
-    GError **error)
+start_colour_client (ZcHeadless *self, GError **error)
 {
-  g_autofree gchar *program = find_colour_client (opts, error);
+  ZcHeadlessOptions opts = { .colour_client_path = self->colour_client_path };
+  g_autofree gchar *program = find_colour_client (&opts, error);
   g_auto (GStrv) env = NULL;
   Child *child;
 
@@ -439,6 +443,20 @@ make_child_env (ZcHeadless *self)
   return env;
 }
 
+static gboolean
+start_all (ZcHeadless *self, GError **error)
+{
+  if (!start_dbus (self, error) || !start_pipewire (self, error) ||
+      (self->mutter && !start_mutter (self, self->width, self->height,
+              error)) ||
+      (self->colour_client && !start_colour_client (self, error))) {
+    zc_headless_print_logs (self);
+    g_prefix_error (error, "headless session: ");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 ZcHeadless *
 zc_headless_start (const ZcHeadlessOptions *opts, GError **error)
 {
@@ -473,12 +491,13 @@ zc_headless_start (const ZcHeadlessOptions *opts, GError **error)
   g_mkdir (self->log_dir, 0700);
   self->bus_address = g_strdup_printf ("unix:path=%s/bus", self->runtime_dir);
   self->child_env = make_child_env (self);
+  self->mutter = opts->mutter;
+  self->colour_client = opts->colour_client;
+  self->width = width;
+  self->height = height;
+  self->colour_client_path = g_strdup (opts->colour_client_path);
 
-  if (!start_dbus (self, error) || !start_pipewire (self, error) ||
-      (opts->mutter && !start_mutter (self, width, height, error)) ||
-      (opts->colour_client && !start_colour_client (self, opts, error))) {
-    zc_headless_print_logs (self);
-    g_prefix_error (error, "headless session: ");
+  if (!start_all (self, error)) {
     zc_headless_stop (self);
     return NULL;
   }
@@ -587,11 +606,9 @@ remove_tree (const gchar *path)
   g_rmdir (path);
 }
 
-void
-zc_headless_stop (ZcHeadless *self)
+static void
+stop_children (ZcHeadless *self)
 {
-  if (self == NULL)
-    return;
   /* Our bus connection first, so stopping dbus-daemon does not race it. */
   if (self->bus) {
     g_dbus_connection_close_sync (self->bus, NULL, NULL);
@@ -599,6 +616,40 @@ zc_headless_stop (ZcHeadless *self)
   }
   for (guint i = self->children->len; i > 0; i--)
     stop_child (self, g_ptr_array_index (self->children, i - 1));
+}
+
+gboolean
+zc_headless_restart (ZcHeadless *self, GError **error)
+{
+  stop_children (self);
+  g_ptr_array_set_size (self->children, 0);
+  g_array_set_size (self->pids, 0);
+  g_clear_pointer (&self->wayland_display, g_free);
+  /* The same directory, emptied: the sockets keep their paths, so the
+   * environment this process exported for the old session stays right,
+   * and a killed daemon's stale socket or lock cannot confuse the new one. */
+  remove_tree (self->runtime_dir);
+  if (g_mkdir (self->runtime_dir, 0700) != 0 ||
+      g_mkdir (self->log_dir, 0700) != 0) {
+    g_set_error (error, ZC_ERROR, ZC_ERROR_FAILED,
+        "cannot re-create the runtime directory %s: %s", self->runtime_dir,
+        g_strerror (errno));
+    return FALSE;
+  }
+  if (!start_all (self, error)) {
+    /* Nothing half-started is left running until the next attempt. */
+    stop_children (self);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+zc_headless_stop (ZcHeadless *self)
+{
+  if (self == NULL)
+    return;
+  stop_children (self);
   if (self->runtime_dir)
     remove_tree (self->runtime_dir);
   g_ptr_array_unref (self->children);
@@ -608,5 +659,6 @@ zc_headless_stop (ZcHeadless *self)
   g_free (self->log_dir);
   g_free (self->bus_address);
   g_free (self->wayland_display);
+  g_free (self->colour_client_path);
   g_free (self);
 }

@@ -54,6 +54,13 @@ const gchar *zc_headless_get_log_dir (ZcHeadless *self);
  * does so itself when it fails). */
 void zc_headless_print_logs (ZcHeadless *self);
 
+/* Stops every process it started (those still running) and starts them
+ * all again with the same options in the same runtime directory, so the
+ * variables of zc_headless_get_env() stay valid; the bus connection is a
+ * new one. For a desktop whose compositor or PipeWire died. On failure
+ * nothing of the new start is left running; stop() is still needed. */
+gboolean zc_headless_restart (ZcHeadless *self, GError **error);
+
 /* Stops every process it started in reverse order (SIGTERM, then SIGKILL
  * after a deadline), reaps them and removes the runtime dir. NULL is ok. */
 void zc_headless_stop (ZcHeadless *self);
