@@ -24,7 +24,7 @@ typedef struct
   ZcTestServer *server;
   SoupSession *session;
   ZcTestViewer *viewer;
-  guint frames_before;          /* of the current viewer at the fault */
+  guint inits_before;           /* of the current viewer at the fault */
   guint reconnects;
   gint64 next_connect_us;
 } Watch;
@@ -72,8 +72,10 @@ environ_of (GPid pid, const gchar *var)
 }
 
 /* Keeps one viewer connected, reconnecting every 500 ms while the server
- * refuses or drops it. TRUE once the current viewer has FRAMES_AFTER
- * frames more than at the fault. */
+ * refuses or drops it. TRUE once the stream has visibly restarted (a new
+ * StreamInit on the same connection, or a new connection) and
+ * FRAMES_AFTER frames came after it: frames already queued before the
+ * fault do not count. */
 static gboolean
 watch_recovered (gpointer data)
 {
@@ -84,13 +86,13 @@ watch_recovered (gpointer data)
     g_print ("# protocol error: %s\n", s->protocol_error);
     return FALSE;
   }
-  if (s->frames >= w->frames_before + FRAMES_AFTER)
+  if (s->inits > w->inits_before && s->frames_since_init >= FRAMES_AFTER)
     return TRUE;
   if (s->closed && g_get_monotonic_time () >= w->next_connect_us) {
     g_clear_pointer (&w->viewer, zc_test_viewer_free);
     w->viewer = zc_test_viewer_new (w->session,
         zc_test_server_get_ws_url (w->server));
-    w->frames_before = 0;
+    w->inits_before = 0;
     w->reconnects++;
     w->next_connect_us = g_get_monotonic_time () + 500 * 1000;
   }
@@ -197,7 +199,7 @@ main (int argc, char **argv)
     }
   }
 
-  w.frames_before = zc_test_viewer_get_state (w.viewer)->frames;
+  w.inits_before = zc_test_viewer_get_state (w.viewer)->inits;
   if (!inject (argv[1], zc_test_server_get_pid (w.server), node_id,
           &error)) {
     g_print ("FAIL: %s\n", error->message);

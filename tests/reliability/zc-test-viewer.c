@@ -54,6 +54,8 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
         return;
       }
       s->got_init = TRUE;
+      s->inits++;
+      s->frames_since_init = 0;
       s->width = be16 (m + 2);
       s->height = be16 (m + 4);
       break;
@@ -68,13 +70,16 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
                 size));
         return;
       }
-      /* A viewer starts at a keyframe. */
-      if (s->frames == 0 && !(m[2] & 1)) {
-        protocol_error (self, g_strdup ("the first VideoFrame is not a "
-                "keyframe"));
+      /* A viewer starts at a keyframe, and so does a decoder configured
+       * anew by a later StreamInit. */
+      if (s->frames_since_init == 0 && !(m[2] & 1)) {
+        protocol_error (self, g_strdup_printf ("VideoFrame %u, the first "
+                "after StreamInit %u, is not a keyframe", s->frames + 1,
+                s->inits));
         return;
       }
       s->frames++;
+      s->frames_since_init++;
       if (m[2] & 1)
         s->keyframes++;
       s->frame_width = be16 (m + 11);

@@ -17,7 +17,10 @@ typedef struct
   gchar *error_text;            /* the text of an Error (0x31) message */
   gboolean got_init;
   guint16 width, height;        /* from StreamInit */
+  guint inits;                  /* StreamInit messages (a new one after a
+                                 * recovery or a size change) */
   guint frames, keyframes;
+  guint frames_since_init;      /* VideoFrames since the newest StreamInit */
   guint16 frame_width, frame_height;    /* of the newest VideoFrame */
   gchar *protocol_error;        /* the first message that broke the spec */
 } ZcTestViewerState;
