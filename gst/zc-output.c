@@ -121,16 +121,20 @@ setup_cuda (ZcOutput *out, GstElement *element, const gchar *render_node,
   GST_OBJECT_UNLOCK (element);
   if (ctx == NULL) {
     /* Asks downstream (nvh264enc) and the application for a context first,
-     * so encoder and source share one. */
-    if (!gst_cuda_ensure_element_context (element, device_id, &ctx)) {
+     * so encoder and source share one. What it finds arrives through the
+     * element's set_context, which fills *cuda_ctx: so it must be given
+     * that very pointer, or it would not see the answer and make a second
+     * context (seen on the H100: "Peer access ... is not allowed"). */
+    if (!gst_cuda_ensure_element_context (
+            element, device_id, (GstCudaContext **) cuda_ctx)) {
       g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
           "Could not create a CUDA context on device %d", device_id);
       return FALSE;
     }
     GST_OBJECT_LOCK (element);
-    if (*cuda_ctx == NULL)
-      *cuda_ctx = gst_object_ref (ctx);
+    ctx = *cuda_ctx ? gst_object_ref (*cuda_ctx) : NULL;
     GST_OBJECT_UNLOCK (element);
+    g_return_val_if_fail (ctx != NULL, FALSE);
   }
   out->cuda = zc_cuda_output_new (ctx, out->egl);
   gst_object_unref (ctx);

@@ -71,6 +71,33 @@ memory_type_of (GstElement *pipe)
   return v;
 }
 
+/* The GstCudaContext an element answers a context query with, asked on its
+ * own pad (an element-level query would go to its neighbour instead). */
+static GstObject *
+cuda_context_of (GstElement *pipe, const gchar *name, const gchar *pad_name)
+{
+  GstElement *el = gst_bin_get_by_name (GST_BIN (pipe), name);
+  GstPad *pad = gst_element_get_static_pad (el, pad_name);
+  GstQuery *q = gst_query_new_context ("gst.cuda.context");
+  GstObject *ctx = NULL;
+  GstContext *context = NULL;
+
+  if (gst_pad_query (pad, q)) {
+    gst_query_parse_context (q, &context);
+    const GValue *v = context
+        ? gst_structure_get_value (
+            gst_context_get_structure (context), "gst.cuda.context")
+        : NULL;
+    /* The field holds a GstCudaContext: take it as the object it is. */
+    if (v && G_VALUE_HOLDS_OBJECT (v))
+      ctx = g_value_dup_object (v);
+  }
+  gst_query_unref (q);
+  gst_object_unref (pad);
+  gst_object_unref (el);
+  return ctx;
+}
+
 /* BGRx in, the same out through a GPU copy: the colours and frame numbers
  * are checked like in system mode. */
 static void
@@ -79,7 +106,7 @@ test_cuda_copy (TestProducer *p)
   gchar *desc = g_strdup_printf (
       "pipewirezerocopysrc name=src "
       "pipewire-node-id=%u output-mode=cuda keepalive-time=0 ! "
-      "video/x-raw(memory:CUDAMemory),format=BGRx ! cudadownload ! "
+      "video/x-raw(memory:CUDAMemory),format=BGRx ! cudadownload name=dl ! "
       "video/x-raw,format=BGRx ! appsink name=sink sync=false",
       p->node_id);
   GstElement *pipe;
@@ -98,6 +125,20 @@ test_cuda_copy (TestProducer *p)
   g_assert_cmpuint (stat_of (pipe, "bytes-copied"), ==, 0);
   g_print ("ok cuda-copy: BGRx through CUDA, colours and frame number in "
            "place, 0 bytes copied by the CPU\n");
+  {
+    /* One CUDA context for source and downstream: shared through the
+     * context query, not two contexts copying between them. */
+    GstObject *ours = cuda_context_of (pipe, "src", "src");
+    GstObject *theirs = cuda_context_of (pipe, "dl", "sink");
+
+    g_assert_nonnull (ours);
+    g_assert_nonnull (theirs);
+    g_assert_true (ours == theirs);
+    g_print ("ok cuda-context-shared: cudadownload uses the source's "
+             "GstCudaContext\n");
+    gst_object_unref (ours);
+    gst_clear_object (&theirs);
+  }
   g_free (memtype);
   gst_sample_unref (sample);
   stop (pipe);
