@@ -39,6 +39,7 @@ typedef struct
   guint recover_timeout; /* a recovery is scheduled */
   gboolean recovering;   /* from the fault until the new pipeline runs */
   gboolean in_recover;   /* recover() is running (it iterates the loop) */
+  gboolean ending;       /* gave up: later faults need no more words */
 } App;
 
 /* Command line. */
@@ -356,17 +357,19 @@ schedule_recovery (App *app, const gchar *why)
   g_autoptr (GError) error = NULL;
   guint delay_ms;
 
-  if (app->in_recover || app->recovering)
+  if (app->in_recover || app->recovering || app->ending)
     return;
   if (!zc_source_can_restart (app->source)) {
     g_printerr ("zerocast: %s; exiting\n", why);
+    app->ending = TRUE;
     app->exit_code = EXIT_RUNTIME;
     g_main_loop_quit (app->loop);
     return;
   }
   if (!zc_recovery_next (
           app->recovery, g_get_monotonic_time (), &delay_ms, &error)) {
-    g_printerr ("zerocast: %s; %s\n", why, error->message);
+    g_printerr ("zerocast: %s. Then %s\n", why, error->message);
+    app->ending = TRUE;
     app->exit_code = EXIT_RUNTIME;
     g_main_loop_quit (app->loop);
     return;

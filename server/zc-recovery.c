@@ -61,9 +61,9 @@ zc_recovery_next (
   if (n >= self->limits.max_attempts) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_SOURCE,
         "the desktop was lost %u times within %" G_GINT64_FORMAT
-        " s; giving up instead of restarting it again. Check why it "
-        "keeps dying (for --headless, the Mutter/PipeWire logs printed "
-        "above)",
+        " s; giving up instead of restarting it again. Find out why it "
+        "keeps dying (the compositor's and PipeWire's own messages; "
+        "G_MESSAGES_DEBUG=all for ours)",
         n + 1, self->limits.window_us / G_USEC_PER_SEC);
     return FALSE;
   }

@@ -145,6 +145,22 @@ zc_source_restart (ZcSource *self, GError **error)
   g_clear_pointer (&self->mutter, zc_mutter_session_free);
   self->node_id = 0;
   if (self->options.kind == ZC_SOURCE_HEADLESS) {
+    g_autoptr (GError) session_error = NULL;
+
+    /* Only the session ended (its node was destroyed, the monitor
+     * changed): a new one on the same desktop keeps the desktop's state,
+     * its new size included. */
+    if (zc_headless_is_running (self->headless) && self->bus
+        && !g_dbus_connection_is_closed (self->bus)) {
+      if (open_mutter (self, &session_error)) {
+        describe (self);
+        return TRUE;
+      }
+      g_printerr ("zerocast: a new ScreenCast session on the running "
+                  "desktop failed (%s); restarting the desktop\n",
+                  session_error->message);
+      g_clear_pointer (&self->mutter, zc_mutter_session_free);
+    }
     g_clear_object (&self->bus);
     if (!zc_headless_restart (self->headless, error)) {
       g_prefix_error (error, "restarting the headless desktop: ");

@@ -618,6 +618,31 @@ stop_children (ZcHeadless *self)
     stop_child (self, g_ptr_array_index (self->children, i - 1));
 }
 
+/* A process killed a moment ago may not be reaped yet, so GLib still
+ * thinks it runs: /proc tells a zombie apart. */
+static gboolean
+child_alive (Child *child)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/stat", child->pid);
+  g_autofree gchar *stat = NULL;
+  const gchar *end;
+
+  if (!child_running (child) ||
+      !g_file_get_contents (path, &stat, NULL, NULL) ||
+      (end = strrchr (stat, ')')) == NULL)
+    return FALSE;
+  return end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+}
+
+gboolean
+zc_headless_is_running (ZcHeadless *self)
+{
+  for (guint i = 0; i < self->children->len; i++)
+    if (!child_alive (g_ptr_array_index (self->children, i)))
+      return FALSE;
+  return self->children->len > 0;
+}
+
 gboolean
 zc_headless_restart (ZcHeadless *self, GError **error)
 {

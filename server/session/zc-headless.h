@@ -54,6 +54,9 @@ const gchar *zc_headless_get_log_dir (ZcHeadless *self);
  * does so itself when it fails). */
 void zc_headless_print_logs (ZcHeadless *self);
 
+/* TRUE while every process it started is still alive. */
+gboolean zc_headless_is_running (ZcHeadless *self);
+
 /* Stops every process it started (those still running) and starts them
  * all again with the same options in the same runtime directory, so the
  * variables of zc_headless_get_env() stay valid; the bus connection is a
