@@ -1,8 +1,12 @@
 /* zerocast: stream a Wayland desktop to browsers.
  *
  * Exit codes: 0 stopped by SIGINT/SIGTERM, 1 the stream failed while
- * running, 2 bad command line, 3 no source (session, portal, node),
- * 4 no working video mode / encoder at start, 5 cannot serve HTTP.
+ * running (and could not be recovered), 2 bad command line, 3 no source
+ * (session, portal, node), 4 no working video mode / encoder at start,
+ * 5 cannot serve HTTP.
+ *
+ * A desktop zerocast owns (--headless) or a session it owns (--mutter)
+ * is re-created when it is lost; see schedule_recovery().
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,7 +333,7 @@ recover (gpointer data)
   app->recover_timeout = 0;
   app->in_recover = TRUE;
   g_clear_pointer (&app->node_watch, zc_node_watch_free);
-  g_print ("zerocast: re-creating the desktop (%s)\n",
+  g_print ("zerocast: re-creating the source (was %s)\n",
       zc_source_describe (app->source));
   if (zc_source_restart (app->source, &error) && watch_node (app, &error)) {
     if (zc_pipeline_restart (app->pipeline,
