@@ -45,8 +45,8 @@ static void
 forget_old (ZcRecovery *self, gint64 now_us)
 {
   while (self->times->len > 0
-         && now_us - g_array_index (self->times, gint64, 0)
-                >= self->limits.window_us)
+      && now_us - g_array_index (self->times, gint64, 0)
+          >= self->limits.window_us)
     g_array_remove_index (self->times, 0);
 }
 
@@ -70,7 +70,7 @@ zc_recovery_next (
   /* 0, first, 2 x first, ... : the first recovery is immediate. */
   *delay_ms = n == 0 ? 0
                      : MIN (self->limits.first_delay_ms << MIN (n - 1, 16),
-                           self->limits.max_delay_ms);
+                         self->limits.max_delay_ms);
   g_array_append_val (self->times, now_us);
   return TRUE;
 }

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint max_attempts;  /* recoveries allowed within window_us */
+  guint max_attempts; /* recoveries allowed within window_us */
   gint64 window_us;
   guint first_delay_ms; /* the delay of the second attempt; doubles after */
   guint max_delay_ms;
@@ -31,8 +31,8 @@ void zc_recovery_free (ZcRecovery *self);
 /* Accounts for one more recovery at @now_us (monotonic). TRUE with the
  * delay to wait first, or FALSE with @error saying that the desktop died
  * too often, for how long, and what to check. */
-gboolean zc_recovery_next (ZcRecovery *self, gint64 now_us, guint *delay_ms,
-                           GError **error);
+gboolean zc_recovery_next (
+    ZcRecovery *self, gint64 now_us, guint *delay_ms, GError **error);
 
 /* Recoveries counted in the current window (for the log). */
 guint zc_recovery_get_attempts (ZcRecovery *self);

@@ -43,12 +43,12 @@
 typedef struct
 {
   SoupWebsocketConnection *conn;
-  guint inits;                  /* StreamInit messages */
-  guint16 width, height;        /* of the newest one */
+  guint inits;           /* StreamInit messages */
+  guint16 width, height; /* of the newest one */
   guint frames_since_init;
   guint frames;
   gboolean closed;
-  gchar *violation;             /* the first broken rule */
+  gchar *violation; /* the first broken rule */
 } Stream;
 
 typedef struct
@@ -91,8 +91,8 @@ violation (Stream *s, gchar *text)
 }
 
 static void
-on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
-    gpointer data)
+on_message (
+    SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer data)
 {
   Stream *s = data;
   gsize size;
@@ -109,10 +109,13 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
       return;
     }
     if (s->frames_since_init == 0 && !(m[2] & 1))
-      violation (s, g_strdup_printf ("the first VideoFrame after StreamInit "
-              "%u is not a keyframe", s->inits));
+      violation (s,
+          g_strdup_printf ("the first VideoFrame after StreamInit "
+                           "%u is not a keyframe",
+              s->inits));
     if (be16 (m + 11) != s->width || be16 (m + 13) != s->height)
-      violation (s, g_strdup_printf ("a %ux%u VideoFrame in a %ux%u stream",
+      violation (s,
+          g_strdup_printf ("a %ux%u VideoFrame in a %ux%u stream",
               be16 (m + 11), be16 (m + 13), s->width, s->height));
     s->frames_since_init++;
     s->frames++;
@@ -131,16 +134,16 @@ on_connected (GObject *source, GAsyncResult *result, gpointer data)
   Stream *s = data;
   g_autoptr (GError) error = NULL;
 
-  s->conn = soup_session_websocket_connect_finish (SOUP_SESSION (source),
-      result, &error);
+  s->conn = soup_session_websocket_connect_finish (
+      SOUP_SESSION (source), result, &error);
   if (s->conn == NULL) {
     violation (s, g_strdup_printf ("cannot connect: %s", error->message));
     s->closed = TRUE;
     return;
   }
   /* Keyframes are bigger than libsoup's default message limit. */
-  soup_websocket_connection_set_max_incoming_payload_size (s->conn,
-      64 * 1024 * 1024);
+  soup_websocket_connection_set_max_incoming_payload_size (
+      s->conn, 64 * 1024 * 1024);
   g_signal_connect (s->conn, "message", G_CALLBACK (on_message), s);
   g_signal_connect (s->conn, "closed", G_CALLBACK (on_closed), s);
 }
@@ -148,8 +151,8 @@ on_connected (GObject *source, GAsyncResult *result, gpointer data)
 static void
 stream_connect (Test *t)
 {
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET",
-      zc_test_server_get_ws_url (t->server));
+  g_autoptr (SoupMessage) msg =
+      soup_message_new ("GET", zc_test_server_get_ws_url (t->server));
 
   soup_session_websocket_connect_async (t->session, msg, NULL, NULL,
       G_PRIORITY_DEFAULT, NULL, on_connected, &t->stream);
@@ -160,8 +163,8 @@ stream_clear (Stream *s)
 {
   if (s->conn) {
     g_signal_handlers_disconnect_by_data (s->conn, s);
-    if (soup_websocket_connection_get_state (s->conn) ==
-        SOUP_WEBSOCKET_STATE_OPEN)
+    if (soup_websocket_connection_get_state (s->conn)
+        == SOUP_WEBSOCKET_STATE_OPEN)
       soup_websocket_connection_close (s->conn, 1000, NULL);
     g_clear_object (&s->conn);
   }
@@ -178,9 +181,9 @@ stream_ready (gpointer data)
 
   if (s->closed || s->violation)
     return TRUE;
-  return s->inits >= t->want_inits && s->frames_since_init >= FRAMES_AFTER &&
-      (t->want_width == 0 || (s->width == t->want_width &&
-              s->height == t->want_height));
+  return s->inits >= t->want_inits && s->frames_since_init >= FRAMES_AFTER
+      && (t->want_width == 0
+          || (s->width == t->want_width && s->height == t->want_height));
 }
 
 /* Waits for the picture again after a fault; reports how long it took. */
@@ -189,19 +192,21 @@ wait_picture (Test *t, const gchar *after, guint timeout_s)
 {
   gint64 start = g_get_monotonic_time ();
   const ZcTestViewerState *c = zc_test_viewer_get_state (t->checker);
-  gboolean ok = zc_test_wait (stream_ready, t, timeout_s * 1000) &&
-      !t->stream.closed && t->stream.violation == NULL;
+  gboolean ok = zc_test_wait (stream_ready, t, timeout_s * 1000)
+      && !t->stream.closed && t->stream.violation == NULL;
   g_autofree gchar *what = NULL;
 
   what = g_strdup_printf ("the viewer sees %ux%u again %.1f s after %s "
-      "(stream %u, %u frames)%s%s", t->stream.width, t->stream.height,
+                          "(stream %u, %u frames)%s%s",
+      t->stream.width, t->stream.height,
       (g_get_monotonic_time () - start) / 1e6, after, t->stream.inits,
       t->stream.frames_since_init, t->stream.closed ? "; it was closed" : "",
       t->stream.violation ? t->stream.violation : "");
   check (ok, what);
   if (c->protocol_error || c->closed) {
-    g_print ("# checker viewer: %s%s\n", c->protocol_error ?
-        c->protocol_error : "", c->failure ? c->failure : "closed");
+    g_print ("# checker viewer: %s%s\n",
+        c->protocol_error ? c->protocol_error : "",
+        c->failure ? c->failure : "closed");
     check (FALSE, "the wire format holds and the checker stays connected");
     ok = FALSE;
   }
@@ -235,8 +240,8 @@ check_resources (Test *t, const gchar *after)
     return;
   rss_kb = zc_test_server_rss_kb (t->server);
   rss = g_strdup_printf ("resident memory %" G_GUINT64_FORMAT " KiB after %s "
-      "(baseline %" G_GUINT64_FORMAT " KiB, limit 1.5x)", rss_kb, after,
-      t->rss_baseline_kb);
+                         "(baseline %" G_GUINT64_FORMAT " KiB, limit 1.5x)",
+      rss_kb, after, t->rss_baseline_kb);
   check (rss_kb * 2 <= t->rss_baseline_kb * 3, rss);
 }
 
@@ -256,10 +261,10 @@ child_named (GPid parent, const gchar *comm)
     const gchar *p;
     gint ppid;
 
-    if (g_ascii_isdigit (name[0]) &&
-        g_file_get_contents (path, &stat, NULL, NULL) &&
-        (p = strstr (stat, want)) != NULL &&
-        sscanf (p + strlen (want), "%*c %d", &ppid) == 1 && ppid == parent)
+    if (g_ascii_isdigit (name[0])
+        && g_file_get_contents (path, &stat, NULL, NULL)
+        && (p = strstr (stat, want)) != NULL
+        && sscanf (p + strlen (want), "%*c %d", &ppid) == 1 && ppid == parent)
       return atoi (name);
   }
   return 0;
@@ -305,8 +310,8 @@ desktop_environ (Test *t)
 static guint
 current_node (Test *t)
 {
-  g_autoptr (GRegex) re = g_regex_new ("(source|streaming) .*node (\\d+)",
-      0, 0, NULL);
+  g_autoptr (GRegex) re =
+      g_regex_new ("(source|streaming) .*node (\\d+)", 0, 0, NULL);
   g_autoptr (GMatchInfo) match = NULL;
   guint node = 0;
 
@@ -327,9 +332,10 @@ destroy_node (Test *t)
   g_autoptr (GError) error = NULL;
   gint status;
 
-  if (!g_spawn_sync (NULL, (gchar **) argv, env, G_SPAWN_SEARCH_PATH |
-          G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
-          &error) || !g_spawn_check_wait_status (status, &error)) {
+  if (!g_spawn_sync (NULL, (gchar **) argv, env,
+          G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+          NULL, &status, &error)
+      || !g_spawn_check_wait_status (status, &error)) {
     g_print ("# pw-cli destroy %s: %s\n", id, error->message);
     return FALSE;
   }
@@ -357,41 +363,39 @@ rotate_desktop (Test *t, GError **error)
     return FALSE;
   }
   bus = g_dbus_connection_new_for_address_sync (address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, error);
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL, NULL, error);
   if (bus == NULL)
     return FALSE;
   state = g_dbus_connection_call_sync (bus, "org.gnome.Mutter.DisplayConfig",
       "/org/gnome/Mutter/DisplayConfig", "org.gnome.Mutter.DisplayConfig",
-      "GetCurrentState", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
-      error);
+      "GetCurrentState", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL, error);
   if (state == NULL)
     return FALSE;
   /* (u a((ssss)a(siiddada{sv})a{sv}) a(iiduba(ssss)a{sv}) a{sv}) */
   g_variant_get_child (state, 0, "u", &serial);
   monitors = g_variant_get_child_value (state, 1);
   if (g_variant_n_children (monitors) == 0) {
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-        "Mutter reports no monitor");
+    g_set_error_literal (
+        error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Mutter reports no monitor");
     return FALSE;
   }
   monitor = g_variant_get_child_value (monitors, 0);
-  g_variant_get_child (monitor, 0, "(&s&s&s&s)", &connector, NULL, NULL,
-      NULL);
+  g_variant_get_child (monitor, 0, "(&s&s&s&s)", &connector, NULL, NULL, NULL);
   modes = g_variant_get_child_value (monitor, 1);
-  g_variant_get_child (modes, 0, "(&siiddada{sv})", &mode_id, NULL, NULL,
-      NULL, NULL, NULL, NULL);
+  g_variant_get_child (modes, 0, "(&siiddada{sv})", &mode_id, NULL, NULL, NULL,
+      NULL, NULL, NULL);
 
   g_variant_builder_init (&logical, G_VARIANT_TYPE ("a(iiduba(ssa{sv}))"));
   g_variant_builder_add_parsed (&logical,
-      "(0, 0, 1.0, uint32 1, true, [(%s, %s, @a{sv} {})])", connector,
-      mode_id);
+      "(0, 0, 1.0, uint32 1, true, [(%s, %s, @a{sv} {})])", connector, mode_id);
   /* Method 1: temporary, nothing is written to monitors.xml. */
   reply = g_dbus_connection_call_sync (bus, "org.gnome.Mutter.DisplayConfig",
       "/org/gnome/Mutter/DisplayConfig", "org.gnome.Mutter.DisplayConfig",
-      "ApplyMonitorsConfig", g_variant_new ("(uua(iiduba(ssa{sv}))a{sv})",
-          serial, 1, &logical, NULL), NULL, G_DBUS_CALL_FLAGS_NONE, 5000,
-      NULL, error);
+      "ApplyMonitorsConfig",
+      g_variant_new ("(uua(iiduba(ssa{sv}))a{sv})", serial, 1, &logical, NULL),
+      NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL, error);
   if (reply == NULL)
     return FALSE;
   g_print ("# rotated %s (%s) by 90 degrees\n", connector, mode_id);
@@ -406,9 +410,11 @@ have_element (const gchar *name)
   const gchar *argv[] = { "gst-inspect-1.0", "--exists", name, NULL };
   gint status;
 
-  return g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH |
-      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-      NULL, NULL, &status, NULL) && g_spawn_check_wait_status (status, NULL);
+  return g_spawn_sync (NULL, (gchar **) argv, NULL,
+             G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
+                 | G_SPAWN_STDERR_TO_DEV_NULL,
+             NULL, NULL, NULL, NULL, &status, NULL)
+      && g_spawn_check_wait_status (status, NULL);
 }
 
 static void
@@ -431,8 +437,8 @@ static gboolean
 encoder_switched (gpointer data)
 {
   Test *t = data;
-  g_autoptr (GRegex) re = g_regex_new ("streaming with .* encoder (\\w+)",
-      0, 0, NULL);
+  g_autoptr (GRegex) re =
+      g_regex_new ("streaming with .* encoder (\\w+)", 0, 0, NULL);
   g_autoptr (GMatchInfo) match = NULL;
   guint n = 0;
 
@@ -451,8 +457,10 @@ encoder_failed (Test *t)
   t->want_inits = t->stream.inits + 1;
   ok = zc_test_wait (encoder_switched, t, RECOVERY_S * 1000);
 
-  check (ok && zc_test_server_output_contains (t->server,
-          "failed: test-encoder-fault"), "zerocast logs the encoder's "
+  check (ok
+          && zc_test_server_output_contains (
+              t->server, "failed: test-encoder-fault"),
+      "zerocast logs the encoder's "
       "failure and streams with another encoder");
   if (!ok)
     return;
@@ -473,10 +481,11 @@ repeated (Test *t)
   gint status = 0;
 
   for (guint i = 0; i < G_N_ELEMENTS (faults); i++) {
-    g_autofree gchar *after = g_strdup_printf ("fault %u (%s)", i + 1,
-        faults[i]);
-    gboolean injected = g_str_equal (faults[i], "node") ? destroy_node (t) :
-        kill_child (t, faults[i]);
+    g_autofree gchar *after =
+        g_strdup_printf ("fault %u (%s)", i + 1, faults[i]);
+    gboolean injected = g_str_equal (faults[i], "node")
+        ? destroy_node (t)
+        : kill_child (t, faults[i]);
 
     check (injected, after);
     if (!injected)
@@ -492,19 +501,19 @@ repeated (Test *t)
    * given up on. */
   for (guint i = 0; i < 2; i++) {
     t->want_inits = t->stream.inits + 1;
-    if (!kill_child (t, "mutter") ||
-        !wait_picture (t, "Mutter died again", RECOVERY_S))
+    if (!kill_child (t, "mutter")
+        || !wait_picture (t, "Mutter died again", RECOVERY_S))
       return;
   }
-  check (zc_test_server_output_contains (t->server, "in 4000 ms") &&
-      zc_test_server_output_contains (t->server, "in 8000 ms"),
+  check (zc_test_server_output_contains (t->server, "in 4000 ms")
+          && zc_test_server_output_contains (t->server, "in 8000 ms"),
       "recoveries in a row wait longer and longer (4 s, then 8 s)");
   if (!kill_child (t, "mutter"))
     return;
-  check (zc_test_wait (server_exited, t, RECOVERY_S * 1000) &&
-      !zc_test_server_is_running (t->server, &status) &&
-      WIFEXITED (status) && WEXITSTATUS (status) == 1 &&
-      zc_test_server_output_contains (t->server, "giving up"),
+  check (zc_test_wait (server_exited, t, RECOVERY_S * 1000)
+          && !zc_test_server_is_running (t->server, &status)
+          && WIFEXITED (status) && WEXITSTATUS (status) == 1
+          && zc_test_server_output_contains (t->server, "giving up"),
       "a desktop that keeps dying is given up on: exit 1 with a reason");
 }
 
@@ -529,17 +538,18 @@ main (int argc, char **argv)
   const gchar *fault = argc == 2 ? argv[1] : "";
   gint code;
 
-  if (!g_str_equal (fault, "resolution-changed") &&
-      !g_str_equal (fault, "encoder-failed") &&
-      !g_str_equal (fault, "repeated") &&
-      !g_str_equal (fault, "mutter-resolution-changed")) {
+  if (!g_str_equal (fault, "resolution-changed")
+      && !g_str_equal (fault, "encoder-failed")
+      && !g_str_equal (fault, "repeated")
+      && !g_str_equal (fault, "mutter-resolution-changed")) {
     g_printerr ("usage: %s resolution-changed|encoder-failed|repeated|"
-        "mutter-resolution-changed\n", argv[0]);
+                "mutter-resolution-changed\n",
+        argv[0]);
     return 2;
   }
   if (g_str_equal (fault, "mutter-resolution-changed")) {
-    if (g_getenv ("ZC_SESSION_PIDS") == NULL ||
-        g_getenv ("WAYLAND_DISPLAY") == NULL) {
+    if (g_getenv ("ZC_SESSION_PIDS") == NULL
+        || g_getenv ("WAYLAND_DISPLAY") == NULL) {
       g_print ("SKIP: run me under zc-run-session --mutter 640x480\n");
       return SKIP;
     }
@@ -549,7 +559,7 @@ main (int argc, char **argv)
   if (g_str_equal (fault, "encoder-failed")) {
     if (!have_element ("openh264enc") || !have_element ("x264enc")) {
       g_print ("SKIP: a fallback needs two software encoders (openh264enc "
-          "and x264enc: gstreamer1.0-plugins-bad, -ugly)\n");
+               "and x264enc: gstreamer1.0-plugins-bad, -ugly)\n");
       return SKIP;
     }
     /* Test only: the first encoder fails after this many access units. */
@@ -565,17 +575,17 @@ main (int argc, char **argv)
     g_print ("FAIL: %s\n", error->message);
     return 1;
   }
-  session = soup_session_new_with_options ("proxy-resolver", NULL,
-      "timeout", 10, NULL);
+  session = soup_session_new_with_options (
+      "proxy-resolver", NULL, "timeout", 10, NULL);
   t.session = session;
   stream_connect (&t);
-  t.checker = zc_test_viewer_new (session,
-      zc_test_server_get_ws_url (t.server));
+  t.checker =
+      zc_test_viewer_new (session, zc_test_server_get_ws_url (t.server));
   t.want_inits = 1;
   t.want_width = 640;
   t.want_height = 480;
-  if (!zc_test_wait (first_picture, &t, 30000) || t.stream.violation ||
-      t.stream.closed) {
+  if (!zc_test_wait (first_picture, &t, 30000) || t.stream.violation
+      || t.stream.closed) {
     g_print ("FAIL: no 640x480 picture before the fault%s%s\n",
         t.stream.violation ? ": " : "",
         t.stream.violation ? t.stream.violation : "");
