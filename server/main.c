@@ -152,7 +152,7 @@ static gboolean
 build_source_options (ZcSourceOptions *o, GError **error)
 {
   guint n = (opt_node_id >= 0) + opt_mutter + opt_portal + opt_headless_set
-            + (opt_test_pattern != NULL);
+      + (opt_test_pattern != NULL);
 
   if (n > 1) {
     g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
@@ -336,8 +336,7 @@ recover (gpointer data)
   g_print ("zerocast: re-creating the source (was %s)\n",
       zc_source_describe (app->source));
   if (zc_source_restart (app->source, &error) && watch_node (app, &error)) {
-    if (zc_pipeline_restart (app->pipeline,
-            zc_source_get_node_id (app->source),
+    if (zc_pipeline_restart (app->pipeline, zc_source_get_node_id (app->source),
             zc_source_get_pipewire_fd (app->source), &error)) {
       g_print ("zerocast: recovered in %.1f s: streaming %s\n",
           (g_get_monotonic_time () - started) / 1e6,
@@ -497,8 +496,8 @@ main (int argc, char **argv)
     g_printerr ("zerocast: %s\n", error->message);
     return g_error_matches (
                error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS)
-               ? EXIT_USAGE
-               : EXIT_SOURCE;
+        ? EXIT_USAGE
+        : EXIT_SOURCE;
   }
   g_print ("zerocast: source: %s\n", zc_source_describe (source));
 
@@ -513,7 +512,8 @@ main (int argc, char **argv)
   zc_source_set_closed_func (source, on_source_closed, &app);
   /* Mutter sources also report their end through the session; a bare node
    * or the portal's only through the PipeWire registry. */
-  if (source_opts.kind != ZC_SOURCE_TEST_PATTERN && !watch_node (&app, &error)) {
+  if (source_opts.kind != ZC_SOURCE_TEST_PATTERN
+      && !watch_node (&app, &error)) {
     g_printerr ("zerocast: %s\n", error->message);
     app.exit_code = EXIT_SOURCE;
     goto out;
@@ -534,8 +534,8 @@ main (int argc, char **argv)
     g_printerr ("zerocast: %s\n", error->message);
     app.exit_code =
         g_error_matches (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS)
-            ? EXIT_USAGE
-            : EXIT_HTTP;
+        ? EXIT_USAGE
+        : EXIT_HTTP;
     goto out;
   }
 

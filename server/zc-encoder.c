@@ -7,7 +7,8 @@
 GST_DEBUG_CATEGORY_STATIC (zc_encoder_debug);
 #define GST_CAT_DEFAULT zc_encoder_debug
 
-typedef struct {
+typedef struct
+{
   const gchar *name;
   const gchar *raw_format; /* what the encoder wants from videoconvert */
   const gchar *profile;    /* forced through caps after the encoder */
@@ -27,7 +28,7 @@ static const EncoderInfo encoders[] = {
       .bitrate_prop = "bitrate",
       .gop_prop = "gop-size",
       .props = { "preset=low-latency-hq", "rc-mode=cbr", "zerolatency=true",
-                 "bframes=0", "rc-lookahead=0", NULL },
+          "bframes=0", "rc-lookahead=0", NULL },
   },
   {
       .name = "qsvh264enc",
@@ -53,7 +54,7 @@ static const EncoderInfo encoders[] = {
       .bitrate_prop = "bitrate",
       .gop_prop = "gop-size",
       .props = { "rate-control=bitrate", "complexity=low", "usage-type=screen",
-                 "multi-thread=2", "enable-frame-skip=false", NULL },
+          "multi-thread=2", "enable-frame-skip=false", NULL },
   },
   {
       .name = "x264enc",
@@ -64,7 +65,7 @@ static const EncoderInfo encoders[] = {
       /* zerolatency: no lookahead, sliced threads; CBR with a short VBV
        * buffer so a frame never waits for rate control. */
       .props = { "tune=zerolatency", "speed-preset=ultrafast", "bframes=0",
-                 "b-adapt=false", "pass=cbr", "vbv-buf-capacity=200", NULL },
+          "b-adapt=false", "pass=cbr", "vbv-buf-capacity=200", NULL },
   },
 };
 
@@ -74,8 +75,8 @@ init_debug (void)
   static gsize once = 0;
 
   if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (zc_encoder_debug, "zcencoder", 0,
-                             "zerocast encoder selection");
+    GST_DEBUG_CATEGORY_INIT (
+        zc_encoder_debug, "zcencoder", 0, "zerocast encoder selection");
     g_once_init_leave (&once, 1);
   }
 }
@@ -92,9 +93,8 @@ find (const gchar *name)
 const gchar *const *
 zc_encoder_names (void)
 {
-  static const gchar *const names[] = { "nvh264enc", "qsvh264enc",
-                                        "vah264enc", "openh264enc",
-                                        "x264enc",   NULL };
+  static const gchar *const names[] = { "nvh264enc", "qsvh264enc", "vah264enc",
+    "openh264enc", "x264enc", NULL };
   return names;
 }
 
@@ -117,7 +117,7 @@ set_prop (GstElement *enc, const gchar *name, const gchar *value)
 {
   if (g_object_class_find_property (G_OBJECT_GET_CLASS (enc), name) == NULL) {
     GST_INFO ("%s has no property %s here; not setting it",
-              GST_ELEMENT_NAME (enc), name);
+        GST_ELEMENT_NAME (enc), name);
     return;
   }
   gst_util_set_object_arg (G_OBJECT (enc), name, value);
@@ -147,15 +147,16 @@ add_test_fault (GstElement *bin, GstElement *enc, GstElement *next)
   g_object_set (fault, "error-after", (gint) after, NULL);
   gst_bin_add (GST_BIN (bin), fault);
   gst_element_link_many (enc, fault, next, NULL);
-  g_printerr ("zerocast: test fault: encoder %s will fail after %"
-              G_GUINT64_FORMAT " access units (ZEROCAST_TEST_FAIL_ENCODER_AFTER)\n",
-              GST_ELEMENT_NAME (enc), after);
+  g_printerr (
+      "zerocast: test fault: encoder %s will fail after %" G_GUINT64_FORMAT
+      " access units (ZEROCAST_TEST_FAIL_ENCODER_AFTER)\n",
+      GST_ELEMENT_NAME (enc), after);
   return TRUE;
 }
 
 GstElement *
-zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
-                     GError **error)
+zc_encoder_make_bin (
+    const gchar *name, const ZcEncoderSettings *settings, GError **error)
 {
   const EncoderInfo *info = find (name);
   g_autofree gchar *bitrate = NULL;
@@ -167,13 +168,12 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
   init_debug ();
   if (info == NULL) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_INVALID_ARGS,
-                 "unknown encoder \"%s\"", name);
+        "unknown encoder \"%s\"", name);
     return NULL;
   }
   enc = gst_element_factory_make (name, NULL);
   if (enc == NULL) {
-    g_set_error (
-        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
         "encoder %s is not available (its GStreamer plugin is missing or "
         "found no hardware)",
         name);
@@ -184,17 +184,17 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
     g_auto (GStrv) kv = g_strsplit (info->props[i], "=", 2);
     set_prop (enc, kv[0], kv[1]);
   }
-  bitrate = g_strdup_printf ("%u", info->bitrate_in_bps
-                                       ? settings->bitrate_kbps * 1000
-                                       : settings->bitrate_kbps);
+  bitrate = g_strdup_printf ("%u",
+      info->bitrate_in_bps ? settings->bitrate_kbps * 1000
+                           : settings->bitrate_kbps);
   set_prop (enc, info->bitrate_prop, bitrate);
   gop = g_strdup_printf ("%u", settings->gop);
   set_prop (enc, info->gop_prop, gop);
 
   bin = gst_bin_new (NULL);
   profile_filter = gst_element_factory_make ("capsfilter", NULL);
-  profile_caps = gst_caps_new_simple ("video/x-h264", "profile", G_TYPE_STRING,
-                                      info->profile, NULL);
+  profile_caps = gst_caps_new_simple (
+      "video/x-h264", "profile", G_TYPE_STRING, info->profile, NULL);
   g_object_set (profile_filter, "caps", profile_caps, NULL);
   gst_bin_add_many (GST_BIN (bin), enc, profile_filter, NULL);
   if (!add_test_fault (bin, enc, profile_filter))
@@ -209,9 +209,9 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
     /* BT.709 whatever the size: videoconvert would pick BT.601 for small
      * frames, and a decoder that finds no colour description in the VUI
      * (openh264 writes none) shifts every colour. */
-    g_autoptr (GstCaps) raw_caps = gst_caps_new_simple (
-        "video/x-raw", "format", G_TYPE_STRING, info->raw_format, "colorimetry",
-        G_TYPE_STRING, "bt709", NULL);
+    g_autoptr (GstCaps) raw_caps =
+        gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
+            info->raw_format, "colorimetry", G_TYPE_STRING, "bt709", NULL);
 
     g_object_set (raw_filter, "caps", raw_caps, NULL);
     gst_bin_add_many (GST_BIN (bin), convert, raw_filter, NULL);
@@ -227,6 +227,6 @@ zc_encoder_make_bin (const gchar *name, const ZcEncoderSettings *settings,
   gst_object_unref (pad);
 
   GST_INFO ("encoder %s: %s kbit/s, keyframe every %u frames, %s", name,
-            bitrate, settings->gop, info->profile);
+      bitrate, settings->gop, info->profile);
   return bin;
 }

@@ -8,7 +8,8 @@
 
 G_BEGIN_DECLS
 
-typedef struct {
+typedef struct
+{
   guint bitrate_kbps;
   guint fps;
   guint gop; /* frames between keyframes */
@@ -28,8 +29,7 @@ gboolean zc_encoder_is_available (const gchar *name);
 
 /* A bin "[videoconvert ! raw caps !] encoder ! profile caps" with ghost
  * pads "sink" and "src". */
-GstElement *zc_encoder_make_bin (const gchar *name,
-                                 const ZcEncoderSettings *settings,
-                                 GError **error);
+GstElement *zc_encoder_make_bin (
+    const gchar *name, const ZcEncoderSettings *settings, GError **error);
 
 G_END_DECLS

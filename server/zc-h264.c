@@ -22,7 +22,7 @@ find_start_code (const guint8 *data, gsize size, gsize from)
 
 gboolean
 zc_h264_next_nal (const guint8 *data, gsize size, gsize *offset,
-                  const guint8 **nal, gsize *nal_size)
+    const guint8 **nal, gsize *nal_size)
 {
   gsize start = find_start_code (data, size, *offset);
   gsize end;
@@ -42,8 +42,8 @@ zc_h264_next_nal (const guint8 *data, gsize size, gsize *offset,
 }
 
 gboolean
-zc_h264_parse_au (const guint8 *data, gsize size, ZcH264AuInfo *info,
-                  GError **error)
+zc_h264_parse_au (
+    const guint8 *data, gsize size, ZcH264AuInfo *info, GError **error)
 {
   gsize offset = 0;
   const guint8 *nal;
@@ -53,7 +53,7 @@ zc_h264_parse_au (const guint8 *data, gsize size, ZcH264AuInfo *info,
   while (zc_h264_next_nal (data, size, &offset, &nal, &nal_size)) {
     if (nal_size == 0) {
       g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_FAILED,
-                           "empty NAL unit in access unit");
+          "empty NAL unit in access unit");
       return FALSE;
     }
     info->n_nals++;
@@ -80,10 +80,9 @@ zc_h264_parse_au (const guint8 *data, gsize size, ZcH264AuInfo *info,
   }
   if (info->n_nals == 0) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_FAILED,
-                 "no Annex-B start code in %" G_GSIZE_FORMAT
-                 " bytes: is the stream "
-                 "byte-stream?",
-                 size);
+        "no Annex-B start code in %" G_GSIZE_FORMAT " bytes: is the stream "
+        "byte-stream?",
+        size);
     return FALSE;
   }
   info->keyframe = info->has_idr;
@@ -92,7 +91,8 @@ zc_h264_parse_au (const guint8 *data, gsize size, ZcH264AuInfo *info,
 
 /* A bit reader over the RBSP, skipping emulation prevention bytes
  * (00 00 03 -> 00 00) as it goes. */
-typedef struct {
+typedef struct
+{
   const guint8 *data;
   gsize size, pos;
   guint bit;   /* next bit in data[pos], 7 = MSB */
@@ -167,7 +167,7 @@ read_se (BitReader *br)
 {
   guint32 k = read_ue (br);
 
-  return (k & 1) ? (gint32)((k + 1) / 2) : -(gint32)(k / 2);
+  return (k & 1) ? (gint32) ((k + 1) / 2) : -(gint32) (k / 2);
 }
 
 static void
@@ -262,8 +262,8 @@ parse_sps_body (BitReader *br, ZcH264Sps *sps, GError **error)
   memset (sps, 0, sizeof (*sps));
   if (size < 4 || (nal[0] & 0x1f) != ZC_H264_NAL_SPS) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_FAILED,
-                 "not an SPS NAL unit (%" G_GSIZE_FORMAT " bytes, type %d)",
-                 size, size > 0 ? nal[0] & 0x1f : -1);
+        "not an SPS NAL unit (%" G_GSIZE_FORMAT " bytes, type %d)", size,
+        size > 0 ? nal[0] & 0x1f : -1);
     return FALSE;
   }
   sps->profile_idc = read_bits (br, 8);
@@ -337,8 +337,7 @@ parse_sps_body (BitReader *br, ZcH264Sps *sps, GError **error)
 
   if (br->overrun) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_FAILED,
-                 "SPS of %" G_GSIZE_FORMAT " bytes is truncated or corrupt",
-                 size);
+        "SPS of %" G_GSIZE_FORMAT " bytes is truncated or corrupt", size);
     return FALSE;
   }
 
@@ -346,13 +345,13 @@ parse_sps_body (BitReader *br, ZcH264Sps *sps, GError **error)
   crop_y = (sps->chroma_format_idc == 1 ? 2 : 1) * (2 - sps->frame_mbs_only);
   sps->width = width_mbs * 16 - crop_x * (crop[0] + crop[1]);
   sps->height = (2 - sps->frame_mbs_only) * height_units * 16
-                - crop_y * (crop[2] + crop[3]);
+      - crop_y * (crop[2] + crop[3]);
   return TRUE;
 }
 
 gboolean
-zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
-                   GError **error)
+zc_h264_parse_sps (
+    const guint8 *nal, gsize size, ZcH264Sps *sps, GError **error)
 {
   BitReader br = { .data = nal, .size = size, .pos = 1, .bit = 7 };
 
@@ -363,7 +362,7 @@ gchar *
 zc_h264_codec_string (const ZcH264Sps *sps)
 {
   return g_strdup_printf ("avc1.%02x%02x%02x", sps->profile_idc,
-                          sps->constraint_flags, sps->level_idc);
+      sps->constraint_flags, sps->level_idc);
 }
 
 gboolean
@@ -372,12 +371,13 @@ zc_h264_sps_is_low_delay (const ZcH264Sps *sps)
   /* The DPB cannot be smaller than the reference frames in use; with no
    * reordering a decoder outputs each frame as soon as it is decoded. */
   return sps->bitstream_restriction && sps->max_num_reorder_frames == 0
-         && sps->max_dec_frame_buffering <= MAX (sps->max_num_ref_frames, 1);
+      && sps->max_dec_frame_buffering <= MAX (sps->max_num_ref_frames, 1);
 }
 
 /* ---- low-delay SPS rewrite ---- */
 
-typedef struct {
+typedef struct
+{
   GByteArray *out;
   guint8 cur;
   guint nbits;
@@ -387,7 +387,7 @@ static void
 write_bits (BitWriter *w, guint32 v, guint n)
 {
   while (n--) {
-    w->cur = (guint8)(w->cur << 1 | ((v >> n) & 1));
+    w->cur = (guint8) (w->cur << 1 | ((v >> n) & 1));
     if (++w->nbits == 8) {
       g_byte_array_append (w->out, &w->cur, 1);
       w->cur = 0;
@@ -399,7 +399,7 @@ write_bits (BitWriter *w, guint32 v, guint n)
 static void
 write_ue (BitWriter *w, guint32 v)
 {
-  guint64 x = (guint64)v + 1;
+  guint64 x = (guint64) v + 1;
   guint len = 0;
 
   while ((x >> len) > 1)

@@ -9,7 +9,8 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
+typedef enum
+{
   ZC_H264_NAL_SLICE = 1,
   ZC_H264_NAL_IDR = 5,
   ZC_H264_NAL_SEI = 6,
@@ -18,7 +19,8 @@ typedef enum {
   ZC_H264_NAL_AUD = 9,
 } ZcH264NalType;
 
-typedef struct {
+typedef struct
+{
   guint8 profile_idc;
   guint8 constraint_flags; /* the byte after profile_idc */
   guint8 level_idc;
@@ -32,7 +34,8 @@ typedef struct {
   guint max_dec_frame_buffering;
 } ZcH264Sps;
 
-typedef struct {
+typedef struct
+{
   guint n_nals;
   gboolean has_sps, has_pps, has_idr, has_slice;
   /* An IDR picture: a decoder can start here. With SPS and PPS in the same
@@ -45,16 +48,16 @@ typedef struct {
 /* Iterates the NAL units of an Annex-B buffer. Start with *offset = 0;
  * returns FALSE when there is none left. @nal points at the NAL header. */
 gboolean zc_h264_next_nal (const guint8 *data, gsize size, gsize *offset,
-                           const guint8 **nal, gsize *nal_size);
+    const guint8 **nal, gsize *nal_size);
 
 /* Fails for a buffer with no start code or an empty NAL unit. */
-gboolean zc_h264_parse_au (const guint8 *data, gsize size, ZcH264AuInfo *info,
-                           GError **error);
+gboolean zc_h264_parse_au (
+    const guint8 *data, gsize size, ZcH264AuInfo *info, GError **error);
 
 /* @nal is one SPS NAL unit, header byte included, emulation prevention
  * bytes still in. */
-gboolean zc_h264_parse_sps (const guint8 *nal, gsize size, ZcH264Sps *sps,
-                            GError **error);
+gboolean zc_h264_parse_sps (
+    const guint8 *nal, gsize size, ZcH264Sps *sps, GError **error);
 
 /* The WebCodecs / RFC 6381 codec string, e.g. "avc1.42c01f". */
 gchar *zc_h264_codec_string (const ZcH264Sps *sps);
@@ -69,7 +72,7 @@ gboolean zc_h264_sps_is_low_delay (const ZcH264Sps *sps);
  * buffer, so browsers' hardware decoders output each frame at once
  * instead of holding a few back. Returns NULL (and no error) when @nal
  * already says so, NULL with @error when it cannot be parsed. */
-GBytes *zc_h264_sps_make_low_delay (const guint8 *nal, gsize size,
-                                    GError **error);
+GBytes *zc_h264_sps_make_low_delay (
+    const guint8 *nal, gsize size, GError **error);
 
 G_END_DECLS

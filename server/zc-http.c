@@ -100,7 +100,7 @@ authorized (ZcHttp *self, SoupServerMessage *msg, GHashTable *query)
   auth = soup_message_headers_get_one (
       soup_server_message_get_request_headers (msg), "Authorization");
   return auth && g_str_has_prefix (auth, "Bearer ")
-         && zc_http_token_equal (auth + 7, self->token);
+      && zc_http_token_equal (auth + 7, self->token);
 }
 
 static void
@@ -277,9 +277,9 @@ handle_ws (SoupServer *server, SoupServerMessage *msg, const gchar *path,
 
   g_print ("zerocast: viewer %s joined\n", peer);
   self->n_viewers++;
-  self->viewers = g_list_prepend (
-      self->viewers, zc_ws_viewer_new (conn, self->fanout, &self->pipeline,
-                         peer, on_viewer_closed, self));
+  self->viewers = g_list_prepend (self->viewers,
+      zc_ws_viewer_new (
+          conn, self->fanout, &self->pipeline, peer, on_viewer_closed, self));
 }
 
 static gchar *

@@ -7,10 +7,10 @@
 
 static void
 metric (GString *out, const gchar *name, const gchar *type, const gchar *help,
-        gdouble value)
+    gdouble value)
 {
   g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name,
-                          help, name, type, name, value);
+      help, name, type, name, value);
 }
 
 /* Resident set size from /proc, so a test or an operator can see that
@@ -24,7 +24,7 @@ resident_bytes (void)
   if (!g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL)
       || sscanf (statm, "%lu %lu", &pages_total, &pages_resident) != 2)
     return 0;
-  return (gdouble)pages_resident * sysconf (_SC_PAGESIZE);
+  return (gdouble) pages_resident * sysconf (_SC_PAGESIZE);
 }
 
 gchar *
@@ -34,42 +34,37 @@ zc_metrics_format (const ZcFanoutStats *f, const ZcPipelineStats *p)
 
   metric (out, "zerocast_viewers", "gauge", "Connected viewers.", f->viewers);
   metric (out, "zerocast_frames_sent_total", "counter",
-          "Video frames handed to viewers' sockets (all viewers).",
-          f->frames_sent);
+      "Video frames handed to viewers' sockets (all viewers).", f->frames_sent);
   metric (out, "zerocast_frames_dropped_total", "counter",
-          "Video frames a viewer skipped to catch up at a keyframe.",
-          f->frames_dropped);
+      "Video frames a viewer skipped to catch up at a keyframe.",
+      f->frames_dropped);
   metric (out, "zerocast_bytes_out_total", "counter",
-          "Bytes of WebSocket messages handed to viewers' sockets.",
-          f->bytes_out);
+      "Bytes of WebSocket messages handed to viewers' sockets.", f->bytes_out);
   metric (out, "zerocast_viewers_closed_slow_total", "counter",
-          "Viewers closed for falling behind again and again.",
-          f->viewers_closed_slow);
+      "Viewers closed for falling behind again and again.",
+      f->viewers_closed_slow);
   metric (out, "zerocast_queued_bytes", "gauge",
-          "Bytes waiting in all viewers' queues.", f->queued_bytes);
+      "Bytes waiting in all viewers' queues.", f->queued_bytes);
   metric (out, "zerocast_replay_bytes", "gauge",
-          "Bytes kept to replay the current GOP to joining viewers.",
-          f->gop_bytes);
+      "Bytes kept to replay the current GOP to joining viewers.", f->gop_bytes);
   metric (out, "process_resident_memory_bytes", "gauge",
-          "Resident memory of the server.", resident_bytes ());
+      "Resident memory of the server.", resident_bytes ());
   if (p) {
     metric (out, "zerocast_frames_encoded_total", "counter",
-            "Access units out of the encoder.", p->frames_encoded);
+        "Access units out of the encoder.", p->frames_encoded);
     metric (out, "zerocast_pipeline_restarts_total", "counter",
-            "Pipeline rebuilds after a failure (fallbacks).", p->restarts);
+        "Pipeline rebuilds after a failure (fallbacks).", p->restarts);
     metric (out, "zerocast_encode_latency_seconds", "gauge",
-            "Capture to encoded latency of the newest frame.",
-            p->encode_latency_us / 1e6);
-    g_string_append_printf (
-        out,
+        "Capture to encoded latency of the newest frame.",
+        p->encode_latency_us / 1e6);
+    g_string_append_printf (out,
         "# HELP zerocast_encode_latency_seconds_total Sum of capture to "
         "encoded latency over zerocast_frames_encoded_total frames.\n"
         "# TYPE zerocast_encode_latency_seconds_total counter\n"
         "zerocast_encode_latency_seconds_total %.17g\n",
         p->encode_latency_sum_us / 1e6);
     if (p->mode && p->encoder)
-      g_string_append_printf (
-          out,
+      g_string_append_printf (out,
           "# HELP zerocast_pipeline_info The running video mode and encoder.\n"
           "# TYPE zerocast_pipeline_info gauge\n"
           "zerocast_pipeline_info{mode=\"%s\",encoder=\"%s\"} 1\n",

@@ -8,7 +8,7 @@
 G_BEGIN_DECLS
 
 /* @pipeline may be NULL (not started yet). */
-gchar *zc_metrics_format (const ZcFanoutStats *fanout,
-                          const ZcPipelineStats *pipeline);
+gchar *zc_metrics_format (
+    const ZcFanoutStats *fanout, const ZcPipelineStats *pipeline);
 
 G_END_DECLS

@@ -14,7 +14,8 @@
 
 #define SYNC_TIMEOUT_US (5 * G_USEC_PER_SEC)
 
-struct _ZcNodeWatch {
+struct _ZcNodeWatch
+{
   guint32 node_id;
   ZcNodeGoneFunc gone;
   gpointer user_data;
@@ -32,7 +33,8 @@ struct _ZcNodeWatch {
   gint *alive;
 };
 
-typedef struct {
+typedef struct
+{
   gint *alive;
   guint32 node_id;
   ZcNodeGoneFunc gone;
@@ -60,7 +62,7 @@ gone_notice_free (gpointer data)
 
 static void
 on_global (void *data, uint32_t id, uint32_t permissions, const char *type,
-           uint32_t version, const struct spa_dict *props)
+    uint32_t version, const struct spa_dict *props)
 {
   ZcNodeWatch *self = data;
 
@@ -82,8 +84,8 @@ post_gone (ZcNodeWatch *self)
   n->node_id = self->node_id;
   n->gone = self->gone;
   n->user_data = self->user_data;
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, notify_gone, n,
-                              gone_notice_free);
+  g_main_context_invoke_full (
+      self->context, G_PRIORITY_DEFAULT, notify_gone, n, gone_notice_free);
 }
 
 static void
@@ -135,7 +137,7 @@ static const struct pw_core_events core_events = {
 
 ZcNodeWatch *
 zc_node_watch_new (guint32 node_id, gint fd, ZcNodeGoneFunc gone,
-                   gpointer user_data, GError **error)
+    gpointer user_data, GError **error)
 {
   ZcNodeWatch *self = g_new0 (ZcNodeWatch, 1);
   gint64 deadline;
@@ -148,8 +150,8 @@ zc_node_watch_new (guint32 node_id, gint fd, ZcNodeGoneFunc gone,
   self->alive = g_rc_box_new (gint);
   *self->alive = 1;
   self->loop = pw_thread_loop_new ("zc-node-watch", NULL);
-  self->pw_context
-      = pw_context_new (pw_thread_loop_get_loop (self->loop), NULL, 0);
+  self->pw_context =
+      pw_context_new (pw_thread_loop_get_loop (self->loop), NULL, 0);
   if (pw_thread_loop_start (self->loop) < 0)
     goto failed;
 
@@ -164,13 +166,13 @@ zc_node_watch_new (guint32 node_id, gint fd, ZcNodeGoneFunc gone,
   }
   pw_core_add_listener (self->core, &self->core_listener, &core_events, self);
   self->registry = pw_core_get_registry (self->core, PW_VERSION_REGISTRY, 0);
-  pw_registry_add_listener (self->registry, &self->registry_listener,
-                            &registry_events, self);
+  pw_registry_add_listener (
+      self->registry, &self->registry_listener, &registry_events, self);
   /* After this round trip every existing global has been announced. */
   self->sync_seq = pw_core_sync (self->core, PW_ID_CORE, 0);
   deadline = g_get_monotonic_time () + SYNC_TIMEOUT_US;
-  while (!self->synced && !self->core_error
-         && g_get_monotonic_time () < deadline)
+  while (
+      !self->synced && !self->core_error && g_get_monotonic_time () < deadline)
     pw_thread_loop_timed_wait (self->loop, 1);
   pw_thread_loop_unlock (self->loop);
 
@@ -178,9 +180,9 @@ zc_node_watch_new (guint32 node_id, gint fd, ZcNodeGoneFunc gone,
     goto failed;
   if (!self->seen) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_SOURCE,
-                 "PipeWire has no node %u: list the video sources with "
-                 "`pw-cli ls Node` or pw-dump",
-                 node_id);
+        "PipeWire has no node %u: list the video sources with "
+        "`pw-cli ls Node` or pw-dump",
+        node_id);
     zc_node_watch_free (self);
     return NULL;
   }
@@ -188,9 +190,9 @@ zc_node_watch_new (guint32 node_id, gint fd, ZcNodeGoneFunc gone,
 
 failed:
   g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_SOURCE,
-               "cannot reach PipeWire to watch node %u: is the daemon running "
-               "(XDG_RUNTIME_DIR, PIPEWIRE_REMOTE)?",
-               node_id);
+      "cannot reach PipeWire to watch node %u: is the daemon running "
+      "(XDG_RUNTIME_DIR, PIPEWIRE_REMOTE)?",
+      node_id);
   zc_node_watch_free (self);
   return NULL;
 }
@@ -206,7 +208,7 @@ zc_node_watch_free (ZcNodeWatch *self)
     pw_thread_loop_stop (self->loop);
   if (self->registry) {
     spa_hook_remove (&self->registry_listener);
-    pw_proxy_destroy ((struct pw_proxy *)self->registry);
+    pw_proxy_destroy ((struct pw_proxy *) self->registry);
   }
   if (self->core) {
     spa_hook_remove (&self->core_listener);

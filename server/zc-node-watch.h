@@ -20,7 +20,7 @@ typedef void (*ZcNodeGoneFunc) (guint32 node_id, gpointer user_data);
  * environment) and watches the registry for @node_id. Fails when PipeWire
  * cannot be reached or the node does not exist. */
 ZcNodeWatch *zc_node_watch_new (guint32 node_id, gint fd, ZcNodeGoneFunc gone,
-                                gpointer user_data, GError **error);
+    gpointer user_data, GError **error);
 
 void zc_node_watch_free (ZcNodeWatch *self);
 

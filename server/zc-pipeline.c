@@ -194,8 +194,8 @@ static const gchar *
 current_mode_name (ZcPipeline *self)
 {
   return self->config.test_pattern
-             ? "videotestsrc"
-             : zc_video_mode_to_string (self->modes[self->mode_idx]);
+      ? "videotestsrc"
+      : zc_video_mode_to_string (self->modes[self->mode_idx]);
 }
 
 /* ---- streaming thread ---- */
@@ -439,8 +439,8 @@ make_source (ZcPipeline *self, ZcVideoMode mode, GError **error)
     if (c->pipewire_fd >= 0)
       g_object_set (src, "pipewire-fd", dup (c->pipewire_fd), NULL);
     caps = self->config.encoder_settings.cuda_input
-               ? gst_caps_from_string ("video/x-raw(memory:CUDAMemory)")
-               : gst_caps_new_empty_simple ("video/x-raw");
+        ? gst_caps_from_string ("video/x-raw(memory:CUDAMemory)")
+        : gst_caps_new_empty_simple ("video/x-raw");
   } else {
     g_autofree gchar *path = g_strdup_printf ("%u", c->node_id);
 
@@ -456,8 +456,8 @@ make_source (ZcPipeline *self, ZcVideoMode mode, GError **error)
     if (c->pipewire_fd >= 0)
       g_object_set (src, "fd", c->pipewire_fd, NULL);
     caps = mode == ZC_VIDEO_MODE_NATIVE
-               ? gst_caps_from_string ("video/x-raw(memory:DMABuf)")
-               : gst_caps_new_empty_simple ("video/x-raw");
+        ? gst_caps_from_string ("video/x-raw(memory:DMABuf)")
+        : gst_caps_new_empty_simple ("video/x-raw");
   }
   if (!c->test_pattern && c->width > 0 && c->height > 0)
     gst_caps_set_simple (caps, "width", G_TYPE_INT, c->width, "height",
@@ -507,10 +507,10 @@ static gboolean
 is_source_lost (ZcPipeline *self, GstMessage *msg, const GError *error)
 {
   return self->source_lost != NULL && !self->config.test_pattern
-         && !is_inside (GST_MESSAGE_SRC (msg), self->encoder_bin)
-         && error->domain == GST_RESOURCE_ERROR
-         && (error->code == GST_RESOURCE_ERROR_NOT_FOUND
-             || error->code == GST_RESOURCE_ERROR_OPEN_READ);
+      && !is_inside (GST_MESSAGE_SRC (msg), self->encoder_bin)
+      && error->domain == GST_RESOURCE_ERROR
+      && (error->code == GST_RESOURCE_ERROR_NOT_FOUND
+          || error->code == GST_RESOURCE_ERROR_OPEN_READ);
 }
 
 static gboolean
@@ -597,8 +597,7 @@ build (ZcPipeline *self, gboolean *encoder_fault, GError **error)
   GstElement *queue, *parse, *filter;
 
   settings.cuda_input = mode == ZC_VIDEO_MODE_ZEROCOPY
-                        && g_strcmp0 (encoder, "nvh264enc") == 0
-                        && !self->config.test_pattern;
+      && g_strcmp0 (encoder, "nvh264enc") == 0 && !self->config.test_pattern;
   self->config.encoder_settings.cuda_input = settings.cuda_input;
 
   *encoder_fault = FALSE;
@@ -814,9 +813,9 @@ zc_pipeline_request_keyframe (ZcPipeline *self)
     return;
   self->last_keyframe_request_us = now;
   GST_DEBUG ("asking the encoder for a keyframe");
-  gst_element_send_event (
-      self->appsink, gst_video_event_new_upstream_force_key_unit (
-                         GST_CLOCK_TIME_NONE, TRUE, 0));
+  gst_element_send_event (self->appsink,
+      gst_video_event_new_upstream_force_key_unit (
+          GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 void

@@ -15,18 +15,20 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
+typedef enum
+{
   ZC_VIDEO_MODE_AUTO,
   ZC_VIDEO_MODE_ZEROCOPY, /* pipewirezerocopysrc */
   ZC_VIDEO_MODE_NATIVE,   /* pipewiresrc, DMA-BUF */
   ZC_VIDEO_MODE_SHM,      /* pipewiresrc, system memory */
 } ZcVideoMode;
 
-gboolean zc_video_mode_from_string (const gchar *str, ZcVideoMode *mode,
-                                    GError **error);
+gboolean zc_video_mode_from_string (
+    const gchar *str, ZcVideoMode *mode, GError **error);
 const gchar *zc_video_mode_to_string (ZcVideoMode mode);
 
-typedef struct {
+typedef struct
+{
   /* The source: a PipeWire node (with the portal's remote fd, or -1), or
    * a videotestsrc pattern when test_pattern is set. */
   guint32 node_id;
@@ -41,7 +43,8 @@ typedef struct {
   gint64 first_frame_timeout_us;
 } ZcPipelineConfig;
 
-typedef struct {
+typedef struct
+{
   guint64 frames_encoded;
   guint restarts;
   gint64 encode_latency_us; /* of the newest frame: capture to appsink */
@@ -53,12 +56,12 @@ typedef struct {
 typedef struct _ZcPipeline ZcPipeline;
 
 /* Called once, in the main context, when no combination is left. */
-typedef void (*ZcPipelineFailedFunc) (ZcPipeline *pipeline, const GError *error,
-                                      gpointer user_data);
+typedef void (*ZcPipelineFailedFunc) (
+    ZcPipeline *pipeline, const GError *error, gpointer user_data);
 
 /* @config is copied. Nothing starts before zc_pipeline_start(). */
 ZcPipeline *zc_pipeline_new (const ZcPipelineConfig *config, ZcFanout *fanout,
-                             ZcPipelineFailedFunc failed, gpointer user_data);
+    ZcPipelineFailedFunc failed, gpointer user_data);
 
 /* Builds the first combination that constructs and sets it playing; the
  * first frame and later failures are handled in the main context. Fails
@@ -70,13 +73,11 @@ gboolean zc_pipeline_start (ZcPipeline *self, GError **error);
  * mode, so nothing is ruled out: the pipeline has stopped and waits for
  * zc_pipeline_restart() with the new desktop's node. Without this
  * function such an error rules out the mode like any other. */
-typedef void (*ZcPipelineSourceLostFunc) (ZcPipeline *pipeline,
-                                          const GError *error,
-                                          gpointer user_data);
+typedef void (*ZcPipelineSourceLostFunc) (
+    ZcPipeline *pipeline, const GError *error, gpointer user_data);
 
-void zc_pipeline_set_source_lost_func (ZcPipeline *self,
-                                       ZcPipelineSourceLostFunc func,
-                                       gpointer user_data);
+void zc_pipeline_set_source_lost_func (
+    ZcPipeline *self, ZcPipelineSourceLostFunc func, gpointer user_data);
 
 /* Stops the current attempt and any pending fallback; nothing runs (and
  * no callback comes) until zc_pipeline_restart(). */
@@ -87,8 +88,8 @@ void zc_pipeline_stop (ZcPipeline *self);
  * encoders that failed stay ruled out (unless all did). Viewers get a new
  * StreamInit and start at the new stream's first keyframe. FALSE when no
  * combination can even be built. */
-gboolean zc_pipeline_restart (ZcPipeline *self, guint32 node_id,
-                              gint pipewire_fd, GError **error);
+gboolean zc_pipeline_restart (
+    ZcPipeline *self, guint32 node_id, gint pipewire_fd, GError **error);
 
 /* Rate-limited GstForceKeyUnit upstream to the encoder. */
 void zc_pipeline_request_keyframe (ZcPipeline *self);

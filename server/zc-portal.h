@@ -14,9 +14,8 @@ typedef struct _ZcPortalSession ZcPortalSession;
 /* Runs the whole handshake, iterating the thread-default main context for
  * each Request's Response. Fails with a clear message when no portal is on
  * @bus, or when the user cancels. */
-ZcPortalSession *zc_portal_session_open (GDBusConnection *bus,
-                                         guint cursor_mode, gint64 timeout_us,
-                                         GError **error);
+ZcPortalSession *zc_portal_session_open (
+    GDBusConnection *bus, guint cursor_mode, gint64 timeout_us, GError **error);
 
 guint32 zc_portal_session_get_node_id (ZcPortalSession *self);
 /* The PipeWire remote fd, owned by @self. */

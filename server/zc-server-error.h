@@ -8,7 +8,8 @@ G_BEGIN_DECLS
 
 #define ZC_SERVER_ERROR (zc_server_error_quark ())
 
-typedef enum {
+typedef enum
+{
   ZC_SERVER_ERROR_FAILED,       /* anything without a more precise code */
   ZC_SERVER_ERROR_INVALID_ARGS, /* a bad command line or option value */
   ZC_SERVER_ERROR_SOURCE,   /* no desktop to capture (session, portal, node) */

@@ -9,7 +9,8 @@
 #include "zc-portal.h"
 #include "zc-server-error.h"
 
-struct _ZcSource {
+struct _ZcSource
+{
   ZcSourceOptions options;
   ZcHeadless *headless;
   GDBusConnection *bus;
@@ -46,12 +47,12 @@ open_mutter (ZcSource *self, GError **error)
   if (o->virtual_monitor)
     ok = zc_mutter_session_record_virtual (self->mutter, o->cursor_mode, error);
   else
-    ok = zc_mutter_session_record_monitor (self->mutter, o->monitor,
-                                           o->cursor_mode, error);
+    ok = zc_mutter_session_record_monitor (
+        self->mutter, o->monitor, o->cursor_mode, error);
   if (!ok || !zc_mutter_session_start (self->mutter, error))
     goto failed;
-  self->node_id
-      = zc_mutter_session_wait_node (self->mutter, o->timeout_us, error);
+  self->node_id =
+      zc_mutter_session_wait_node (self->mutter, o->timeout_us, error);
   if (self->node_id == 0)
     goto failed;
   zc_mutter_session_set_closed_callback (self->mutter, on_mutter_closed, self);
@@ -65,11 +66,10 @@ failed:
 static gboolean
 connect_headless_bus (ZcSource *self, GError **error)
 {
-  const gchar *address
-      = zc_headless_get_env (self->headless, "DBUS_SESSION_BUS_ADDRESS");
+  const gchar *address =
+      zc_headless_get_env (self->headless, "DBUS_SESSION_BUS_ADDRESS");
 
-  self->bus = g_dbus_connection_new_for_address_sync (
-      address,
+  self->bus = g_dbus_connection_new_for_address_sync (address,
       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
           | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
       NULL, NULL, error);
@@ -94,7 +94,7 @@ open_headless (ZcSource *self, GError **error)
     .timeout_us = o->timeout_us,
   };
   const gchar *vars[] = { "XDG_RUNTIME_DIR", "PIPEWIRE_RUNTIME_DIR",
-                          "DBUS_SESSION_BUS_ADDRESS", "WAYLAND_DISPLAY" };
+    "DBUS_SESSION_BUS_ADDRESS", "WAYLAND_DISPLAY" };
 
   self->headless = zc_headless_start (&hopts, error);
   if (self->headless == NULL) {
@@ -117,14 +117,13 @@ describe (ZcSource *self)
 
   g_free (self->description);
   if (o->kind == ZC_SOURCE_HEADLESS)
-    self->description = g_strdup_printf ("headless Mutter %ux%u, node %u",
-                                         o->width, o->height, self->node_id);
-  else
     self->description = g_strdup_printf (
-        "Mutter ScreenCast (%s), node %u",
-        o->virtual_monitor ? "virtual monitor"
-        : self->monitor    ? self->monitor
-                           : "first monitor",
+        "headless Mutter %ux%u, node %u", o->width, o->height, self->node_id);
+  else
+    self->description = g_strdup_printf ("Mutter ScreenCast (%s), node %u",
+        o->virtual_monitor  ? "virtual monitor"
+            : self->monitor ? self->monitor
+                            : "first monitor",
         self->node_id);
 }
 
@@ -132,7 +131,7 @@ gboolean
 zc_source_can_restart (ZcSource *self)
 {
   return self->options.kind == ZC_SOURCE_HEADLESS
-         || self->options.kind == ZC_SOURCE_MUTTER;
+      || self->options.kind == ZC_SOURCE_MUTTER;
 }
 
 gboolean
@@ -158,7 +157,7 @@ zc_source_restart (ZcSource *self, GError **error)
       }
       g_printerr ("zerocast: a new ScreenCast session on the running "
                   "desktop failed (%s); restarting the desktop\n",
-                  session_error->message);
+          session_error->message);
       g_clear_pointer (&self->mutter, zc_mutter_session_free);
     }
     g_clear_object (&self->bus);
@@ -197,9 +196,9 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
     case ZC_SOURCE_NODE:
       if (options->node_id == 0) {
         g_set_error_literal (error, ZC_SERVER_ERROR,
-                             ZC_SERVER_ERROR_INVALID_ARGS,
-                             "--node-id needs a PipeWire node "
-                             "id above 0 (see pw-dump or pw-cli ls Node)");
+            ZC_SERVER_ERROR_INVALID_ARGS,
+            "--node-id needs a PipeWire node "
+            "id above 0 (see pw-dump or pw-cli ls Node)");
         return NULL;
       }
       self->node_id = options->node_id;
@@ -224,14 +223,14 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
         g_prefix_error (error, "--portal needs the desktop's session bus: ");
         return NULL;
       }
-      self->portal = zc_portal_session_open (self->bus, options->cursor_mode,
-                                             options->timeout_us, error);
+      self->portal = zc_portal_session_open (
+          self->bus, options->cursor_mode, options->timeout_us, error);
       if (self->portal == NULL)
         return NULL;
       self->node_id = zc_portal_session_get_node_id (self->portal);
       self->description = g_strdup_printf ("xdg-desktop-portal ScreenCast, "
                                            "node %u",
-                                           self->node_id);
+          self->node_id);
       break;
     case ZC_SOURCE_HEADLESS:
       if (!open_headless (self, error))
@@ -239,8 +238,8 @@ zc_source_open (const ZcSourceOptions *options, GError **error)
       describe (self);
       break;
     case ZC_SOURCE_TEST_PATTERN:
-      self->description = g_strdup_printf ("test pattern %ux%u", options->width,
-                                           options->height);
+      self->description = g_strdup_printf (
+          "test pattern %ux%u", options->width, options->height);
       break;
   }
   return g_steal_pointer (&self);
@@ -262,8 +261,8 @@ void
 zc_source_get_size (ZcSource *self, guint *width, guint *height)
 {
   gboolean sized = self->options.kind == ZC_SOURCE_TEST_PATTERN
-                   || (self->options.kind == ZC_SOURCE_MUTTER
-                       && self->options.virtual_monitor);
+      || (self->options.kind == ZC_SOURCE_MUTTER
+          && self->options.virtual_monitor);
 
   *width = sized ? self->options.width : 0;
   *height = sized ? self->options.height : 0;
@@ -276,8 +275,8 @@ zc_source_describe (ZcSource *self)
 }
 
 void
-zc_source_set_closed_func (ZcSource *self, ZcSourceClosedFunc func,
-                           gpointer user_data)
+zc_source_set_closed_func (
+    ZcSource *self, ZcSourceClosedFunc func, gpointer user_data)
 {
   self->closed = func;
   self->closed_data = user_data;

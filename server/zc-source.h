@@ -10,7 +10,8 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
+typedef enum
+{
   ZC_SOURCE_NODE,
   ZC_SOURCE_MUTTER,
   ZC_SOURCE_PORTAL,
@@ -18,7 +19,8 @@ typedef enum {
   ZC_SOURCE_TEST_PATTERN,
 } ZcSourceKind;
 
-typedef struct {
+typedef struct
+{
   ZcSourceKind kind;
   guint32 node_id;          /* NODE */
   const gchar *monitor;     /* MUTTER: connector, NULL = first monitor */
@@ -56,8 +58,8 @@ gboolean zc_source_can_restart (ZcSource *self);
  * the thread-default main context while it waits. */
 gboolean zc_source_restart (ZcSource *self, GError **error);
 
-void zc_source_set_closed_func (ZcSource *self, ZcSourceClosedFunc func,
-                                gpointer user_data);
+void zc_source_set_closed_func (
+    ZcSource *self, ZcSourceClosedFunc func, gpointer user_data);
 
 /* Ends the session and stops every process the source started; NULL ok. */
 void zc_source_close (ZcSource *self);

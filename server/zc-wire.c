@@ -27,25 +27,26 @@ static void
 put_u64 (guint8 *p, guint64 v)
 {
   put_u32 (p, v >> 32);
-  put_u32 (p + 4, (guint32)v);
+  put_u32 (p + 4, (guint32) v);
 }
 
 static guint16
 get_u16 (const guint8 *p)
 {
-  return (guint16)(p[0] << 8 | p[1]);
+  return (guint16) (p[0] << 8 | p[1]);
 }
 
 static guint32
 get_u32 (const guint8 *p)
 {
-  return (guint32)p[0] << 24 | (guint32)p[1] << 16 | (guint32)p[2] << 8 | p[3];
+  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8
+      | p[3];
 }
 
 static guint64
 get_u64 (const guint8 *p)
 {
-  return (guint64)get_u32 (p) << 32 | get_u32 (p + 4);
+  return (guint64) get_u32 (p) << 32 | get_u32 (p + 4);
 }
 
 GBytes *
@@ -75,8 +76,8 @@ write_video_header (guint8 *m, const ZcWireVideoHeader *h)
 }
 
 GBytes *
-zc_wire_video_frame (const ZcWireVideoHeader *header, const guint8 *au,
-                     gsize au_size)
+zc_wire_video_frame (
+    const ZcWireVideoHeader *header, const guint8 *au, gsize au_size)
 {
   guint8 *m = g_malloc (ZC_WIRE_VIDEO_HEADER_SIZE + au_size);
 
@@ -101,13 +102,13 @@ zc_wire_video_frame_with_flags (GBytes *frame, guint8 flags)
 
 gboolean
 zc_wire_parse_video_frame (const guint8 *data, gsize size,
-                           ZcWireVideoHeader *header, const guint8 **au,
-                           gsize *au_size, GError **error)
+    ZcWireVideoHeader *header, const guint8 **au, gsize *au_size,
+    GError **error)
 {
   if (size < ZC_WIRE_VIDEO_HEADER_SIZE || data[0] != ZC_WIRE_VIDEO_FRAME) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
-                 "not a video frame: %" G_GSIZE_FORMAT " bytes, type 0x%02x",
-                 size, size > 0 ? data[0] : 0);
+        "not a video frame: %" G_GSIZE_FORMAT " bytes, type 0x%02x", size,
+        size > 0 ? data[0] : 0);
     return FALSE;
   }
   header->codec = data[1];
@@ -130,7 +131,7 @@ zc_wire_error (const gchar *text)
   /* Never send a cut multi-byte character: back up to a boundary. */
   if (len > G_MAXUINT16) {
     len = G_MAXUINT16;
-    while (len > 0 && ((guint8)text[len] & 0xc0) == 0x80)
+    while (len > 0 && ((guint8) text[len] & 0xc0) == 0x80)
       len--;
   }
   if (!g_utf8_validate (text, len, &end))
@@ -145,11 +146,10 @@ zc_wire_error (const gchar *text)
 
 gboolean
 zc_wire_parse_ping (const guint8 *data, gsize size, guint32 *seq,
-                    guint64 *client_time_us, GError **error)
+    guint64 *client_time_us, GError **error)
 {
   if (size != ZC_WIRE_PING_SIZE || data[0] != ZC_WIRE_PING) {
-    g_set_error (
-        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
+    g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
         "bad ping: expected %d bytes of type 0x40, got %" G_GSIZE_FORMAT,
         ZC_WIRE_PING_SIZE, size);
     return FALSE;
@@ -161,7 +161,7 @@ zc_wire_parse_ping (const guint8 *data, gsize size, guint32 *seq,
 
 GBytes *
 zc_wire_pong (guint32 seq, guint64 client_time_us, guint64 server_time_us,
-              guint16 latency_ms)
+    guint16 latency_ms)
 {
   guint8 *m = g_malloc0 (ZC_WIRE_PONG_SIZE);
 
@@ -175,18 +175,18 @@ zc_wire_pong (guint32 seq, guint64 client_time_us, guint64 server_time_us,
 }
 
 gboolean
-zc_wire_check_client_message (const guint8 *data, gsize size, ZcWireType *type,
-                              GError **error)
+zc_wire_check_client_message (
+    const guint8 *data, gsize size, ZcWireType *type, GError **error)
 {
   if (size == 0) {
-    g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
-                         "empty message");
+    g_set_error_literal (
+        error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL, "empty message");
     return FALSE;
   }
   if (size > ZC_WIRE_MAX_CLIENT_MESSAGE) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
-                 "message of %" G_GSIZE_FORMAT " bytes is over the limit of %d",
-                 size, ZC_WIRE_MAX_CLIENT_MESSAGE);
+        "message of %" G_GSIZE_FORMAT " bytes is over the limit of %d", size,
+        ZC_WIRE_MAX_CLIENT_MESSAGE);
     return FALSE;
   }
 
@@ -209,7 +209,7 @@ zc_wire_check_client_message (const guint8 *data, gsize size, ZcWireType *type,
       break;
     default:
       g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
-                   "unknown client message type 0x%02x", data[0]);
+          "unknown client message type 0x%02x", data[0]);
       return FALSE;
   }
   *type = data[0];
@@ -217,9 +217,9 @@ zc_wire_check_client_message (const guint8 *data, gsize size, ZcWireType *type,
 
 truncated:
   g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
-               "client message of type 0x%02x has a bad size (%" G_GSIZE_FORMAT
-               " bytes)",
-               data[0], size);
+      "client message of type 0x%02x has a bad size (%" G_GSIZE_FORMAT
+      " bytes)",
+      data[0], size);
   return FALSE;
 }
 
@@ -235,19 +235,19 @@ zc_wire_parse_control (const guint8 *data, gsize size, GError **error)
 
   if (size < 1 || data[0] != ZC_WIRE_CONTROL) {
     g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
-                         "not a control message");
+        "not a control message");
     return NULL;
   }
-  if (!json_parser_load_from_data (parser, (const gchar *)data + 1, size - 1,
-                                   &json_error)) {
+  if (!json_parser_load_from_data (
+          parser, (const gchar *) data + 1, size - 1, &json_error)) {
     g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
-                 "control message is not JSON: %s", json_error->message);
+        "control message is not JSON: %s", json_error->message);
     return NULL;
   }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
-                         "control message is not a JSON object");
+        "control message is not a JSON object");
     return NULL;
   }
   obj = json_node_get_object (root);
@@ -255,13 +255,13 @@ zc_wire_parse_control (const guint8 *data, gsize size, GError **error)
    * critical per message) when "type" is an object or an array (found by
    * tests/fuzz fuzz-wire). */
   type_node = json_object_get_member (obj, "type");
-  type = type_node && JSON_NODE_HOLDS_VALUE (type_node) &&
-                 json_node_get_value_type (type_node) == G_TYPE_STRING
-             ? json_node_get_string (type_node)
-             : NULL;
+  type = type_node && JSON_NODE_HOLDS_VALUE (type_node)
+          && json_node_get_value_type (type_node) == G_TYPE_STRING
+      ? json_node_get_string (type_node)
+      : NULL;
   if (type == NULL) {
     g_set_error_literal (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PROTOCOL,
-                         "control message has no string \"type\"");
+        "control message has no string \"type\"");
     return NULL;
   }
   return g_strdup (type);

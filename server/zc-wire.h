@@ -9,7 +9,8 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
+typedef enum
+{
   ZC_WIRE_VIDEO_FRAME = 0x01,
   ZC_WIRE_KEYBOARD = 0x10,
   ZC_WIRE_MOUSE_BUTTON = 0x11,
@@ -23,7 +24,8 @@ typedef enum {
   ZC_WIRE_PONG = 0x41,
 } ZcWireType;
 
-typedef enum {
+typedef enum
+{
   ZC_WIRE_CODEC_H264 = 0x01,
   ZC_WIRE_CODEC_H264_HIGH = 0x02,
   ZC_WIRE_CODEC_H265 = 0x10,
@@ -41,7 +43,8 @@ typedef enum {
 /* Larger messages are not even received: the connection just drops. */
 #define ZC_WIRE_MAX_RECEIVE (128 * 1024)
 
-typedef struct {
+typedef struct
+{
   guint8 codec;
   guint8 flags;
   guint64 pts_us;
@@ -49,38 +52,37 @@ typedef struct {
   guint16 height;
 } ZcWireVideoHeader;
 
-GBytes *zc_wire_stream_init (guint8 codec, guint16 width, guint16 height,
-                             guint8 fps);
+GBytes *zc_wire_stream_init (
+    guint8 codec, guint16 width, guint16 height, guint8 fps);
 
 /* One message: the 15-byte header followed by a copy of @au. */
-GBytes *zc_wire_video_frame (const ZcWireVideoHeader *header, const guint8 *au,
-                             gsize au_size);
+GBytes *zc_wire_video_frame (
+    const ZcWireVideoHeader *header, const guint8 *au, gsize au_size);
 
 /* The same frame with other flags (a replayed catch-up frame); @frame must
  * be a message made by zc_wire_video_frame(). */
 GBytes *zc_wire_video_frame_with_flags (GBytes *frame, guint8 flags);
 
 gboolean zc_wire_parse_video_frame (const guint8 *data, gsize size,
-                                    ZcWireVideoHeader *header,
-                                    const guint8 **au, gsize *au_size,
-                                    GError **error);
+    ZcWireVideoHeader *header, const guint8 **au, gsize *au_size,
+    GError **error);
 
 /* @text is UTF-8 and is cut at a character boundary to fit a u16 length. */
 GBytes *zc_wire_error (const gchar *text);
 
 gboolean zc_wire_parse_ping (const guint8 *data, gsize size, guint32 *seq,
-                             guint64 *client_time_us, GError **error);
+    guint64 *client_time_us, GError **error);
 
 /* @latency_ms is the capture-to-send latency of the newest frame. The three
  * scheduler figures the old client reads after it are not measured here and
  * are sent as 0. */
 GBytes *zc_wire_pong (guint32 seq, guint64 client_time_us,
-                      guint64 server_time_us, guint16 latency_ms);
+    guint64 server_time_us, guint16 latency_ms);
 
 /* Checks a client message's type and size. Returns FALSE with a reason in
  * @error for an empty, oversized, unknown or truncated message. */
-gboolean zc_wire_check_client_message (const guint8 *data, gsize size,
-                                       ZcWireType *type, GError **error);
+gboolean zc_wire_check_client_message (
+    const guint8 *data, gsize size, ZcWireType *type, GError **error);
 
 /* Parses a JSON control message (0x20) and returns its "type" member,
  * e.g. "keyframe". */

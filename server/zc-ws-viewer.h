@@ -21,8 +21,8 @@ typedef void (*ZcWsViewerClosedFunc) (ZcWsViewer *viewer, gpointer data);
 /* @pipeline points at the current pipeline (or NULL), read for the latency
  * a pong reports. */
 ZcWsViewer *zc_ws_viewer_new (SoupWebsocketConnection *conn, ZcFanout *fanout,
-                              ZcPipeline *const *pipeline, const gchar *peer,
-                              ZcWsViewerClosedFunc closed, gpointer data);
+    ZcPipeline *const *pipeline, const gchar *peer, ZcWsViewerClosedFunc closed,
+    gpointer data);
 
 /* Sends an Error message with @reason, then closes with @code. */
 void zc_ws_viewer_close (ZcWsViewer *self, gushort code, const gchar *reason);

@@ -31,7 +31,7 @@
 
 typedef struct
 {
-  gchar *name;                  /* "dbus", "pipewire", ...: names the log */
+  gchar *name; /* "dbus", "pipewire", ...: names the log */
   GSubprocess *proc;
   GPid pid;
   gchar *log_path;
@@ -42,11 +42,11 @@ struct _ZcHeadless
   gchar *runtime_dir;
   gchar *log_dir;
   gchar *bus_address;
-  gchar *wayland_display;       /* NULL without Mutter */
-  gchar **child_env;            /* environment of the daemons */
+  gchar *wayland_display; /* NULL without Mutter */
+  gchar **child_env;      /* environment of the daemons */
   GDBusConnection *bus;
-  GPtrArray *children;          /* Child *, in start order */
-  GArray *pids;                 /* GPid, 0-terminated copy for callers */
+  GPtrArray *children; /* Child *, in start order */
+  GArray *pids;        /* GPid, 0-terminated copy for callers */
   gint64 timeout_us;
   /* What to start, kept for zc_headless_restart(). */
   gboolean mutter, colour_client;
@@ -95,7 +95,8 @@ find_program (const gchar *program, const gchar *package, GError **error)
   if (path == NULL)
     g_set_error (error, ZC_ERROR, ZC_ERROR_UNSUPPORTED,
         "'%s' is not installed or not in PATH: install the Debian package "
-        "'%s' (apt-get install %s)", program, package, package);
+        "'%s' (apt-get install %s)",
+        program, package, package);
   return path;
 }
 
@@ -111,7 +112,7 @@ print_log_tail (Child *child)
   lines = g_strsplit (contents, "\n", -1);
   n = g_strv_length (lines);
   if (n > 0 && lines[n - 1][0] == '\0')
-    n--;                        /* the text ends with a newline */
+    n--; /* the text ends with a newline */
   if (n == 0)
     return;
   first = n > LOG_TAIL_LINES ? n - LOG_TAIL_LINES : 0;
@@ -136,16 +137,16 @@ spawn_child (ZcHeadless *self, const gchar *name, const gchar *const *argv,
   g_subprocess_launcher_set_environ (launcher, env ? env : self->child_env);
   g_subprocess_launcher_set_cwd (launcher, self->runtime_dir);
   g_subprocess_launcher_set_stdout_file_path (launcher, child->log_path);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup,
-      GINT_TO_POINTER (getpid ()), NULL);
+  g_subprocess_launcher_set_child_setup (
+      launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
   child->proc = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (child->proc == NULL) {
     g_prefix_error (error, "cannot start %s: ", argv[0]);
     child_free (child);
     return NULL;
   }
-  child->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier
-      (child->proc), NULL, 10);
+  child->pid = (GPid) g_ascii_strtoll (
+      g_subprocess_get_identifier (child->proc), NULL, 10);
   g_ptr_array_add (self->children, child);
   g_array_append_val (self->pids, child->pid);
   g_debug ("started %s, pid %d, log %s", name, child->pid, child->log_path);
@@ -178,8 +179,8 @@ poll_step (void)
 
 static gboolean
 wait_until (ZcHeadless *self, Child *child, gint64 timeout_us,
-    const gchar *what, ReadyFunc ready, gpointer data,
-    void (*step) (gpointer), GError **error)
+    const gchar *what, ReadyFunc ready, gpointer data, void (*step) (gpointer),
+    GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + timeout_us;
 
@@ -193,7 +194,8 @@ wait_until (ZcHeadless *self, Child *child, gint64 timeout_us,
     if (g_get_monotonic_time () >= deadline) {
       g_set_error (error, ZC_ERROR, ZC_ERROR_FAILED,
           "timed out after %" G_GINT64_FORMAT " ms waiting until %s "
-          "(see %s)", timeout_us / 1000, what, child->log_path);
+          "(see %s)",
+          timeout_us / 1000, what, child->log_path);
       return FALSE;
     }
     if (step)
@@ -205,11 +207,11 @@ wait_until (ZcHeadless *self, Child *child, gint64 timeout_us,
 }
 
 static gboolean
-wait_ready (ZcHeadless *self, Child *child, const gchar *what,
-    ReadyFunc ready, gpointer data, void (*step) (gpointer), GError **error)
+wait_ready (ZcHeadless *self, Child *child, const gchar *what, ReadyFunc ready,
+    gpointer data, void (*step) (gpointer), GError **error)
 {
-  return wait_until (self, child, self->timeout_us, what, ready, data, step,
-      error);
+  return wait_until (
+      self, child, self->timeout_us, what, ready, data, step, error);
 }
 
 /* ---- dbus-daemon ---- */
@@ -222,16 +224,17 @@ bus_ready (ZcHeadless *self, gpointer data)
   if (!g_file_test (socket, G_FILE_TEST_EXISTS))
     return FALSE;
   self->bus = g_dbus_connection_new_for_address_sync (self->bus_address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, NULL);
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL, NULL, NULL);
   return self->bus != NULL;
 }
 
 static gboolean
 start_dbus (ZcHeadless *self, GError **error)
 {
-  g_autofree gchar *program = find_program ("dbus-daemon", "dbus-daemon",
-      error);
+  g_autofree gchar *program =
+      find_program ("dbus-daemon", "dbus-daemon", error);
   g_autofree gchar *address_arg = NULL;
   Child *child;
 
@@ -239,12 +242,11 @@ start_dbus (ZcHeadless *self, GError **error)
     return FALSE;
   address_arg = g_strdup_printf ("--address=%s", self->bus_address);
   const gchar *argv[] = { program, "--session", "--nofork", "--nopidfile",
-    address_arg, NULL
-  };
+    address_arg, NULL };
   if ((child = spawn_child (self, "dbus", argv, NULL, error)) == NULL)
     return FALSE;
-  return wait_ready (self, child, "the session bus answers", bus_ready, NULL,
-      NULL, error);
+  return wait_ready (
+      self, child, "the session bus answers", bus_ready, NULL, NULL, error);
 }
 
 /* ---- PipeWire and WirePlumber ---- */
@@ -291,18 +293,20 @@ static gboolean
 start_pipewire (ZcHeadless *self, GError **error)
 {
   g_autofree gchar *pipewire = NULL, *wireplumber = NULL;
-  PwWait w = { 0, };
+  PwWait w = {
+    0,
+  };
   Child *child;
   gboolean ok = FALSE;
 
-  if (!(pipewire = find_program ("pipewire", "pipewire-bin", error)) ||
-      !(wireplumber = find_program ("wireplumber", "wireplumber", error)))
+  if (!(pipewire = find_program ("pipewire", "pipewire-bin", error))
+      || !(wireplumber = find_program ("wireplumber", "wireplumber", error)))
     return FALSE;
 
   w.socket = g_build_filename (self->runtime_dir, "pipewire-0", NULL);
   const gchar *pw_argv[] = { pipewire, NULL };
-  if (!(child = spawn_child (self, "pipewire", pw_argv, NULL, error)) ||
-      !wait_ready (self, child, "its socket accepts connections",
+  if (!(child = spawn_child (self, "pipewire", pw_argv, NULL, error))
+      || !wait_ready (self, child, "its socket accepts connections",
           pipewire_ready, &w, NULL, error))
     goto out;
   if (!zc_pw_probe_sync (w.probe, self->timeout_us, error)) {
@@ -311,9 +315,9 @@ start_pipewire (ZcHeadless *self, GError **error)
   }
 
   const gchar *wp_argv[] = { wireplumber, NULL };
-  if (!(child = spawn_child (self, "wireplumber", wp_argv, NULL, error)) ||
-      !wait_ready (self, child, "it connects to PipeWire",
-          wireplumber_ready, &w, pw_step, error))
+  if (!(child = spawn_child (self, "wireplumber", wp_argv, NULL, error))
+      || !wait_ready (self, child, "it connects to PipeWire", wireplumber_ready,
+          &w, pw_step, error))
     goto out;
   ok = TRUE;
 
@@ -328,8 +332,8 @@ out:
 static gboolean
 mutter_ready (ZcHeadless *self, gpointer data)
 {
-  g_autofree gchar *socket = g_build_filename (self->runtime_dir,
-      WAYLAND_NAME, NULL);
+  g_autofree gchar *socket =
+      g_build_filename (self->runtime_dir, WAYLAND_NAME, NULL);
   g_autoptr (GVariant) reply = NULL;
   gboolean owned = FALSE;
 
@@ -355,8 +359,7 @@ start_mutter (ZcHeadless *self, gint width, gint height, GError **error)
     return FALSE;
   monitor = g_strdup_printf ("%dx%d", width, height);
   const gchar *argv[] = { program, "--headless", "--wayland", "--no-x11",
-    "--virtual-monitor", monitor, "--wayland-display=" WAYLAND_NAME, NULL
-  };
+    "--virtual-monitor", monitor, "--wayland-display=" WAYLAND_NAME, NULL };
   if ((child = spawn_child (self, "mutter", argv, NULL, error)) == NULL)
     return FALSE;
   if (!wait_ready (self, child, "org.gnome.Mutter.ScreenCast is on the bus",
@@ -373,8 +376,8 @@ colour_client_ready (ZcHeadless *self, gpointer data)
   g_autofree gchar *contents = NULL;
 
   /* zc-colour-client prints MAPPED once its first frame is committed. */
-  return g_file_get_contents (child->log_path, &contents, NULL, NULL) &&
-      strstr (contents, "MAPPED ") != NULL;
+  return g_file_get_contents (child->log_path, &contents, NULL, NULL)
+      && strstr (contents, "MAPPED ") != NULL;
 }
 
 static gchar *
@@ -388,12 +391,13 @@ find_colour_client (const ZcHeadlessOptions *opts, GError **error)
   else if (g_getenv ("ZC_COLOUR_CLIENT"))
     path = g_strdup (g_getenv ("ZC_COLOUR_CLIENT"));
   else
-    path = g_build_filename (build_root ? build_root : ZC_BUILD_ROOT,
-        "tests", "tools", "zc-colour-client", NULL);
+    path = g_build_filename (build_root ? build_root : ZC_BUILD_ROOT, "tests",
+        "tools", "zc-colour-client", NULL);
   if (!g_file_test (path, G_FILE_TEST_IS_EXECUTABLE)) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_FAILED,
         "colour client '%s' not found: build the tests (ninja -C BUILDDIR) "
-        "or point ZC_COLOUR_CLIENT at zc-colour-client", path);
+        "or point ZC_COLOUR_CLIENT at zc-colour-client",
+        path);
     return NULL;
   }
   return g_steal_pointer (&path);
@@ -414,8 +418,8 @@ start_colour_client (ZcHeadless *self, GError **error)
   const gchar *argv[] = { program, NULL };
   if ((child = spawn_child (self, "colour-client", argv, env, error)) == NULL)
     return FALSE;
-  return wait_ready (self, child, "its window is mapped",
-      colour_client_ready, child, NULL, error);
+  return wait_ready (self, child, "its window is mapped", colour_client_ready,
+      child, NULL, error);
 }
 
 /* ---- public API ---- */
@@ -424,14 +428,12 @@ static gchar **
 make_child_env (ZcHeadless *self)
 {
   gchar **env = g_get_environ ();
-  g_autofree gchar *state = g_build_filename (self->runtime_dir, "state",
-      NULL);
+  g_autofree gchar *state = g_build_filename (self->runtime_dir, "state", NULL);
 
   env = g_environ_setenv (env, "XDG_RUNTIME_DIR", self->runtime_dir, TRUE);
-  env = g_environ_setenv (env, "PIPEWIRE_RUNTIME_DIR", self->runtime_dir,
-      TRUE);
-  env = g_environ_setenv (env, "DBUS_SESSION_BUS_ADDRESS", self->bus_address,
-      TRUE);
+  env = g_environ_setenv (env, "PIPEWIRE_RUNTIME_DIR", self->runtime_dir, TRUE);
+  env = g_environ_setenv (
+      env, "DBUS_SESSION_BUS_ADDRESS", self->bus_address, TRUE);
   /* Keep the daemons off the user's settings and state. */
   env = g_environ_setenv (env, "GSETTINGS_BACKEND", "memory", TRUE);
   env = g_environ_setenv (env, "XDG_STATE_HOME", state, TRUE);
@@ -446,10 +448,10 @@ make_child_env (ZcHeadless *self)
 static gboolean
 start_all (ZcHeadless *self, GError **error)
 {
-  if (!start_dbus (self, error) || !start_pipewire (self, error) ||
-      (self->mutter && !start_mutter (self, self->width, self->height,
-              error)) ||
-      (self->colour_client && !start_colour_client (self, error))) {
+  if (!start_dbus (self, error) || !start_pipewire (self, error)
+      || (self->mutter
+          && !start_mutter (self, self->width, self->height, error))
+      || (self->colour_client && !start_colour_client (self, error))) {
     zc_headless_print_logs (self);
     g_prefix_error (error, "headless session: ");
     return FALSE;
@@ -460,7 +462,9 @@ start_all (ZcHeadless *self, GError **error)
 ZcHeadless *
 zc_headless_start (const ZcHeadlessOptions *opts, GError **error)
 {
-  ZcHeadlessOptions defaults = { 0, };
+  ZcHeadlessOptions defaults = {
+    0,
+  };
   ZcHeadless *self;
   gint width, height;
 
@@ -475,11 +479,10 @@ zc_headless_start (const ZcHeadlessOptions *opts, GError **error)
   }
 
   self = g_new0 (ZcHeadless, 1);
-  self->timeout_us = opts->timeout_us > 0 ? opts->timeout_us :
-      DEFAULT_TIMEOUT_US;
-  self->children = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      child_free);
-  self->pids = g_array_new (TRUE, TRUE, sizeof (GPid));   /* 0-terminated */
+  self->timeout_us =
+      opts->timeout_us > 0 ? opts->timeout_us : DEFAULT_TIMEOUT_US;
+  self->children = g_ptr_array_new_with_free_func ((GDestroyNotify) child_free);
+  self->pids = g_array_new (TRUE, TRUE, sizeof (GPid)); /* 0-terminated */
   /* g_dir_make_tmp creates it with mode 0700, as XDG_RUNTIME_DIR must be. */
   self->runtime_dir = g_dir_make_tmp ("zc-session-XXXXXX", error);
   if (self->runtime_dir == NULL) {
@@ -507,8 +510,8 @@ zc_headless_start (const ZcHeadlessOptions *opts, GError **error)
 const gchar *
 zc_headless_get_env (ZcHeadless *self, const gchar *name)
 {
-  if (g_strcmp0 (name, "XDG_RUNTIME_DIR") == 0 ||
-      g_strcmp0 (name, "PIPEWIRE_RUNTIME_DIR") == 0)
+  if (g_strcmp0 (name, "XDG_RUNTIME_DIR") == 0
+      || g_strcmp0 (name, "PIPEWIRE_RUNTIME_DIR") == 0)
     return self->runtime_dir;
   if (g_strcmp0 (name, "DBUS_SESSION_BUS_ADDRESS") == 0)
     return self->bus_address;
@@ -523,13 +526,12 @@ zc_headless_environ (ZcHeadless *self, gchar **base_env)
   gchar **env = base_env ? g_strdupv (base_env) : g_get_environ ();
 
   env = g_environ_setenv (env, "XDG_RUNTIME_DIR", self->runtime_dir, TRUE);
-  env = g_environ_setenv (env, "PIPEWIRE_RUNTIME_DIR", self->runtime_dir,
-      TRUE);
-  env = g_environ_setenv (env, "DBUS_SESSION_BUS_ADDRESS", self->bus_address,
-      TRUE);
+  env = g_environ_setenv (env, "PIPEWIRE_RUNTIME_DIR", self->runtime_dir, TRUE);
+  env = g_environ_setenv (
+      env, "DBUS_SESSION_BUS_ADDRESS", self->bus_address, TRUE);
   if (self->wayland_display)
-    env = g_environ_setenv (env, "WAYLAND_DISPLAY", self->wayland_display,
-        TRUE);
+    env =
+        g_environ_setenv (env, "WAYLAND_DISPLAY", self->wayland_display, TRUE);
   else
     env = g_environ_unsetenv (env, "WAYLAND_DISPLAY");
   env = g_environ_unsetenv (env, "DISPLAY");
@@ -575,11 +577,11 @@ stop_child (ZcHeadless *self, Child *child)
   if (!child_running (child))
     return;
   g_subprocess_send_signal (child->proc, SIGTERM);
-  if (!wait_until (self, child, STOP_TIMEOUT_US, "it stops", child_gone,
-          child, NULL, NULL)) {
+  if (!wait_until (self, child, STOP_TIMEOUT_US, "it stops", child_gone, child,
+          NULL, NULL)) {
     g_printerr ("%s (pid %d) ignored SIGTERM for %" G_GINT64_FORMAT
-        " s: killing it\n", child->name, child->pid,
-        STOP_TIMEOUT_US / G_USEC_PER_SEC);
+                " s: killing it\n",
+        child->name, child->pid, STOP_TIMEOUT_US / G_USEC_PER_SEC);
     g_subprocess_force_exit (child->proc);
   }
   /* Reaped by GLib's worker thread; this returns once it is. */
@@ -595,8 +597,8 @@ remove_tree (const gchar *path)
   if (dir) {
     while ((name = g_dir_read_name (dir))) {
       g_autofree gchar *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-          !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+      if (g_file_test (child, G_FILE_TEST_IS_DIR)
+          && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
         remove_tree (child);
       else
         g_unlink (child);
@@ -627,9 +629,8 @@ child_alive (Child *child)
   g_autofree gchar *stat = NULL;
   const gchar *end;
 
-  if (!child_running (child) ||
-      !g_file_get_contents (path, &stat, NULL, NULL) ||
-      (end = strrchr (stat, ')')) == NULL)
+  if (!child_running (child) || !g_file_get_contents (path, &stat, NULL, NULL)
+      || (end = strrchr (stat, ')')) == NULL)
     return FALSE;
   return end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
 }
@@ -654,8 +655,8 @@ zc_headless_restart (ZcHeadless *self, GError **error)
    * environment this process exported for the old session stays right,
    * and a killed daemon's stale socket or lock cannot confuse the new one. */
   remove_tree (self->runtime_dir);
-  if (g_mkdir (self->runtime_dir, 0700) != 0 ||
-      g_mkdir (self->log_dir, 0700) != 0) {
+  if (g_mkdir (self->runtime_dir, 0700) != 0
+      || g_mkdir (self->log_dir, 0700) != 0) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_FAILED,
         "cannot re-create the runtime directory %s: %s", self->runtime_dir,
         g_strerror (errno));

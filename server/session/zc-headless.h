@@ -12,10 +12,10 @@ typedef struct _ZcHeadless ZcHeadless;
 
 typedef struct
 {
-  gboolean mutter;          /* also start `mutter --headless` */
-  gint width, height;       /* virtual monitor size; <= 0 means 1280x720 */
-  gboolean colour_client;   /* also start zc-colour-client (needs mutter) */
-  gint64 timeout_us;        /* readiness deadline per step; <= 0 means 20 s */
+  gboolean mutter;        /* also start `mutter --headless` */
+  gint width, height;     /* virtual monitor size; <= 0 means 1280x720 */
+  gboolean colour_client; /* also start zc-colour-client (needs mutter) */
+  gint64 timeout_us;      /* readiness deadline per step; <= 0 means 20 s */
   /* Path of zc-colour-client; NULL means $ZC_COLOUR_CLIENT, else
    * $ZC_BUILD_ROOT/tests/tools/zc-colour-client, else the build tree this
    * library was configured in. */

@@ -20,7 +20,7 @@
 struct _ZcMutterSession
 {
   GDBusConnection *bus;
-  GMainContext *context;        /* where our signals are delivered */
+  GMainContext *context; /* where our signals are delivered */
   gchar *session_path;
   gchar *stream_path;
   guint closed_sub, stream_sub, name_watch;
@@ -37,9 +37,8 @@ call (ZcMutterSession *self, const gchar *path, const gchar *iface,
 {
   GVariant *reply;
 
-  reply = g_dbus_connection_call_sync (self->bus, SC_NAME, path, iface,
-      method, args, reply_type, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
-      NULL, error);
+  reply = g_dbus_connection_call_sync (self->bus, SC_NAME, path, iface, method,
+      args, reply_type, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
   if (reply == NULL) {
     if (error && *error)
       g_dbus_error_strip_remote_error (*error);
@@ -59,17 +58,17 @@ mark_closed (ZcMutterSession *self)
 }
 
 static void
-on_session_closed (GDBusConnection *bus, const gchar *sender,
-    const gchar *path, const gchar *iface, const gchar *signal,
-    GVariant *params, gpointer user_data)
+on_session_closed (GDBusConnection *bus, const gchar *sender, const gchar *path,
+    const gchar *iface, const gchar *signal, GVariant *params,
+    gpointer user_data)
 {
   mark_closed (user_data);
 }
 
 static void
-on_stream_added (GDBusConnection *bus, const gchar *sender,
-    const gchar *path, const gchar *iface, const gchar *signal,
-    GVariant *params, gpointer user_data)
+on_stream_added (GDBusConnection *bus, const gchar *sender, const gchar *path,
+    const gchar *iface, const gchar *signal, GVariant *params,
+    gpointer user_data)
 {
   ZcMutterSession *self = user_data;
 
@@ -78,8 +77,8 @@ on_stream_added (GDBusConnection *bus, const gchar *sender,
 }
 
 static void
-on_name_appeared (GDBusConnection *bus, const gchar *name,
-    const gchar *owner, gpointer user_data)
+on_name_appeared (GDBusConnection *bus, const gchar *name, const gchar *owner,
+    gpointer user_data)
 {
   ZcMutterSession *self = user_data;
 
@@ -87,8 +86,7 @@ on_name_appeared (GDBusConnection *bus, const gchar *name,
 }
 
 static void
-on_name_vanished (GDBusConnection *bus, const gchar *name,
-    gpointer user_data)
+on_name_vanished (GDBusConnection *bus, const gchar *name, gpointer user_data)
 {
   ZcMutterSession *self = user_data;
 
@@ -111,7 +109,8 @@ zc_mutter_session_new (GDBusConnection *bus, GError **error)
   reply = call (self, SC_PATH, SC_IFACE, "CreateSession",
       g_variant_new_parsed ("(@a{sv} {},)"), G_VARIANT_TYPE ("(o)"), error);
   if (reply == NULL) {
-    g_prefix_error (error, "is Mutter running with its ScreenCast API on "
+    g_prefix_error (error,
+        "is Mutter running with its ScreenCast API on "
         "this bus? ");
     zc_mutter_session_free (self);
     return NULL;
@@ -122,8 +121,8 @@ zc_mutter_session_new (GDBusConnection *bus, GError **error)
       SESSION_IFACE, "Closed", self->session_path, NULL,
       G_DBUS_SIGNAL_FLAGS_NONE, on_session_closed, self, NULL);
   self->name_watch = g_bus_watch_name_on_connection (bus, SC_NAME,
-      G_BUS_NAME_WATCHER_FLAGS_NONE, on_name_appeared, on_name_vanished,
-      self, NULL);
+      G_BUS_NAME_WATCHER_FLAGS_NONE, on_name_appeared, on_name_vanished, self,
+      NULL);
   return self;
 }
 
@@ -162,12 +161,15 @@ first_connector (ZcMutterSession *self, GError **error)
   g_autoptr (GVariant) reply = NULL, monitors = NULL;
   gchar *connector = NULL;
 
-  reply = g_dbus_connection_call_sync (self->bus, "org.gnome.Mutter."
-      "DisplayConfig", "/org/gnome/Mutter/DisplayConfig",
-      "org.gnome.Mutter.DisplayConfig", "GetCurrentState", NULL, NULL,
-      G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
+  reply = g_dbus_connection_call_sync (self->bus,
+      "org.gnome.Mutter."
+      "DisplayConfig",
+      "/org/gnome/Mutter/DisplayConfig", "org.gnome.Mutter.DisplayConfig",
+      "GetCurrentState", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
+      NULL, error);
   if (reply == NULL) {
-    g_prefix_error (error, "cannot list monitors (DisplayConfig."
+    g_prefix_error (error,
+        "cannot list monitors (DisplayConfig."
         "GetCurrentState): ");
     return NULL;
   }
@@ -185,8 +187,8 @@ first_connector (ZcMutterSession *self, GError **error)
 }
 
 gboolean
-zc_mutter_session_record_monitor (ZcMutterSession *self,
-    const gchar *connector, guint cursor_mode, GError **error)
+zc_mutter_session_record_monitor (ZcMutterSession *self, const gchar *connector,
+    guint cursor_mode, GError **error)
 {
   g_autofree gchar *first = NULL;
   g_autoptr (GVariant) reply = NULL;
@@ -200,8 +202,8 @@ zc_mutter_session_record_monitor (ZcMutterSession *self,
     connector = first;
   }
   g_variant_builder_init (&props, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&props, "{sv}", "cursor-mode",
-      g_variant_new_uint32 (cursor_mode));
+  g_variant_builder_add (
+      &props, "{sv}", "cursor-mode", g_variant_new_uint32 (cursor_mode));
   reply = call (self, self->session_path, SESSION_IFACE, "RecordMonitor",
       g_variant_new ("(sa{sv})", connector, &props), G_VARIANT_TYPE ("(o)"),
       error);
@@ -213,8 +215,8 @@ zc_mutter_session_record_monitor (ZcMutterSession *self,
 }
 
 gboolean
-zc_mutter_session_record_virtual (ZcMutterSession *self, guint cursor_mode,
-    GError **error)
+zc_mutter_session_record_virtual (
+    ZcMutterSession *self, guint cursor_mode, GError **error)
 {
   g_autoptr (GVariant) reply = NULL;
   GVariantBuilder props;
@@ -222,8 +224,8 @@ zc_mutter_session_record_virtual (ZcMutterSession *self, guint cursor_mode,
   if (!check_can_record (self, error))
     return FALSE;
   g_variant_builder_init (&props, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&props, "{sv}", "cursor-mode",
-      g_variant_new_uint32 (cursor_mode));
+  g_variant_builder_add (
+      &props, "{sv}", "cursor-mode", g_variant_new_uint32 (cursor_mode));
   reply = call (self, self->session_path, SESSION_IFACE, "RecordVirtual",
       g_variant_new ("(a{sv})", &props), G_VARIANT_TYPE ("(o)"), error);
   if (reply == NULL)
@@ -246,8 +248,8 @@ zc_mutter_session_start (ZcMutterSession *self, GError **error)
         "the ScreenCast session was closed by Mutter");
     return FALSE;
   }
-  reply = call (self, self->session_path, SESSION_IFACE, "Start", NULL,
-      NULL, error);
+  reply = call (
+      self, self->session_path, SESSION_IFACE, "Start", NULL, NULL, error);
   if (reply == NULL)
     return FALSE;
   self->started = TRUE;
@@ -262,8 +264,8 @@ on_deadline (gpointer data)
 }
 
 guint32
-zc_mutter_session_wait_node (ZcMutterSession *self, gint64 timeout_us,
-    GError **error)
+zc_mutter_session_wait_node (
+    ZcMutterSession *self, gint64 timeout_us, GError **error)
 {
   gboolean expired = FALSE;
   GSource *timer;
@@ -290,7 +292,8 @@ zc_mutter_session_wait_node (ZcMutterSession *self, gint64 timeout_us,
   else
     g_set_error (error, ZC_ERROR, ZC_ERROR_NO_NODE,
         "no PipeWireStreamAdded from Mutter within %" G_GINT64_FORMAT
-        " ms: is PipeWire running on Mutter's session?", timeout_us / 1000);
+        " ms: is PipeWire running on Mutter's session?",
+        timeout_us / 1000);
   return 0;
 }
 
@@ -321,11 +324,11 @@ zc_mutter_session_free (ZcMutterSession *self)
     g_dbus_connection_signal_unsubscribe (self->bus, self->stream_sub);
   if (self->name_watch)
     g_bus_unwatch_name (self->name_watch);
-  if (self->started && !self->closed &&
-      !g_dbus_connection_is_closed (self->bus)) {
+  if (self->started && !self->closed
+      && !g_dbus_connection_is_closed (self->bus)) {
     g_autoptr (GError) error = NULL;
-    g_autoptr (GVariant) reply = call (self, self->session_path,
-        SESSION_IFACE, "Stop", NULL, NULL, &error);
+    g_autoptr (GVariant) reply = call (
+        self, self->session_path, SESSION_IFACE, "Stop", NULL, NULL, &error);
     if (reply == NULL)
       g_debug ("%s", error->message);
   }

@@ -18,8 +18,8 @@ typedef enum
   ZC_CURSOR_MODE_METADATA = 2,
 } ZcCursorMode;
 
-typedef void (*ZcMutterSessionClosedFunc) (ZcMutterSession *session,
-    gpointer user_data);
+typedef void (*ZcMutterSessionClosedFunc) (
+    ZcMutterSession *session, gpointer user_data);
 
 /* Calls ScreenCast.CreateSession({}). Signals are delivered in the
  * thread-default main context of the caller. */
@@ -29,16 +29,16 @@ ZcMutterSession *zc_mutter_session_new (GDBusConnection *bus, GError **error);
  * org.gnome.Mutter.DisplayConfig.GetCurrentState. One stream per session. */
 gboolean zc_mutter_session_record_monitor (ZcMutterSession *self,
     const gchar *connector, guint cursor_mode, GError **error);
-gboolean zc_mutter_session_record_virtual (ZcMutterSession *self,
-    guint cursor_mode, GError **error);
+gboolean zc_mutter_session_record_virtual (
+    ZcMutterSession *self, guint cursor_mode, GError **error);
 
 gboolean zc_mutter_session_start (ZcMutterSession *self, GError **error);
 
 /* Iterates the thread-default main context until PipeWireStreamAdded has
  * arrived (returns at once if it already has) or the deadline passes.
  * Returns the node id, or 0 with @error set. */
-guint32 zc_mutter_session_wait_node (ZcMutterSession *self,
-    gint64 timeout_us, GError **error);
+guint32 zc_mutter_session_wait_node (
+    ZcMutterSession *self, gint64 timeout_us, GError **error);
 
 /* Called once, in the caller's main context, when Mutter closes the session
  * or its bus name vanishes. */

@@ -19,10 +19,10 @@ struct _ZcPwProbe
   struct spa_hook core_listener;
   struct pw_registry *registry;
   struct spa_hook registry_listener;
-  GHashTable *clients;          /* global id -> application.name */
+  GHashTable *clients; /* global id -> application.name */
   int pending_seq;
   gboolean synced;
-  gchar *error;                 /* a core error, if one came */
+  gchar *error; /* a core error, if one came */
 };
 
 static void
@@ -59,8 +59,8 @@ on_global (void *data, uint32_t id, uint32_t permissions, const char *type,
   if (strcmp (type, PW_TYPE_INTERFACE_Client) != 0 || props == NULL)
     return;
   name = spa_dict_lookup (props, PW_KEY_APP_NAME);
-  g_hash_table_replace (self->clients, GUINT_TO_POINTER (id),
-      g_strdup (name ? name : ""));
+  g_hash_table_replace (
+      self->clients, GUINT_TO_POINTER (id), g_strdup (name ? name : ""));
 }
 
 static void
@@ -80,7 +80,7 @@ static const struct pw_registry_events registry_events = {
 ZcPwProbe *
 zc_pw_probe_connect (const gchar *socket_path, GError **error)
 {
-  struct sockaddr_un addr = {.sun_family = AF_UNIX };
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
   ZcPwProbe *self;
   int fd;
 
@@ -121,8 +121,8 @@ zc_pw_probe_connect (const gchar *socket_path, GError **error)
   }
   pw_core_add_listener (self->core, &self->core_listener, &core_events, self);
   self->registry = pw_core_get_registry (self->core, PW_VERSION_REGISTRY, 0);
-  pw_registry_add_listener (self->registry, &self->registry_listener,
-      &registry_events, self);
+  pw_registry_add_listener (
+      self->registry, &self->registry_listener, &registry_events, self);
   return self;
 }
 
