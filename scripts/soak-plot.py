@@ -57,6 +57,11 @@ def main():
           f'{slope_per_hour(secs, rss[half:]):+.2f} MiB/hour')
     print(f'fds: start {fds[0]}, max {max(fds)}, end {fds[-1]}; '
           f'second-half trend {slope_per_hour(secs, fds[half:]):+.2f} per hour')
+    # Each viewer holds one socket: what is left over is what could leak.
+    spare = [f - v for f, v in zip(fds, viewers)]
+    print(f'fds beyond one per viewer: start {spare[0]}, max {max(spare)}, '
+          f'end {spare[-1]}; second-half trend '
+          f'{slope_per_hour(secs, spare[half:]):+.2f} per hour')
     print(f'viewers at once: max {max(viewers)}')
 
 

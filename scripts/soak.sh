@@ -37,6 +37,7 @@ cleanup() {
   wait "$zc" 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM  # so that the EXIT trap stops zerocast too
 
 # Wait for the "serving" line, with a deadline.
 url=
