@@ -16,8 +16,8 @@ write_pod (const gchar *dir, const gchar *name, const struct spa_pod *pod)
   g_autofree gchar *path = g_build_filename (dir, name, NULL);
   g_autoptr (GError) error = NULL;
 
-  if (!g_file_set_contents (path, (const gchar *) pod, SPA_POD_SIZE (pod),
-          &error)) {
+  if (!g_file_set_contents (
+          path, (const gchar *) pod, SPA_POD_SIZE (pod), &error)) {
     fprintf (stderr, "%s\n", error->message);
     return FALSE;
   }
@@ -25,8 +25,8 @@ write_pod (const gchar *dir, const gchar *name, const struct spa_pod *pod)
 }
 
 static struct spa_pod *
-raw_format (struct spa_pod_builder *b, enum spa_video_format format,
-    guint32 w, guint32 h, guint32 fps_n, guint64 modifier, gboolean with_mod)
+raw_format (struct spa_pod_builder *b, enum spa_video_format format, guint32 w,
+    guint32 h, guint32 fps_n, guint64 modifier, gboolean with_mod)
 {
   struct spa_video_info_raw info = {
     .format = format,
@@ -48,8 +48,7 @@ main (int argc, char **argv)
   guint8 buf[4096];
   struct spa_pod_builder b;
   enum spa_video_format fmts[] = { SPA_VIDEO_FORMAT_BGRx,
-    SPA_VIDEO_FORMAT_RGBA
-  };
+    SPA_VIDEO_FORMAT_RGBA };
   guint64 mods[] = { 0, G_GUINT64_CONSTANT (0x0300000000606014) };
   gboolean ok = TRUE;
 
@@ -57,21 +56,27 @@ main (int argc, char **argv)
     fprintf (stderr, "usage: %s DIR\n", argv[0]);
     return 2;
   }
-#define SEED(name, expr) \
-  G_STMT_START { b = SPA_POD_BUILDER_INIT (buf, sizeof (buf)); \
-    ok &= write_pod (argv[1], name, (expr)); } G_STMT_END
-  SEED ("bgrx-1280x720-var", raw_format (&b, SPA_VIDEO_FORMAT_BGRx, 1280,
-          720, 0, 0, FALSE));
-  SEED ("rgba-1920x1080-60", raw_format (&b, SPA_VIDEO_FORMAT_RGBA, 1920,
-          1080, 60, 0, FALSE));
-  SEED ("bgra-modifier", raw_format (&b, SPA_VIDEO_FORMAT_BGRA, 640, 480,
-          30, mods[1], TRUE));
-  SEED ("nv12-refused", raw_format (&b, SPA_VIDEO_FORMAT_NV12, 640, 480,
-          30, 0, FALSE));
-  SEED ("xrgb-zero-size", raw_format (&b, SPA_VIDEO_FORMAT_xRGB, 0, 0, 30,
-          0, FALSE));
-  SEED ("enum-system", zc_format_build_enum (&b, fmts, G_N_ELEMENTS (fmts), NULL));
-  SEED ("enum-modifiers", zc_format_build_enum_modifiers (&b,
-          SPA_VIDEO_FORMAT_BGRx, mods, G_N_ELEMENTS (mods), NULL));
+#define SEED(name, expr)                                                       \
+  G_STMT_START                                                                 \
+  {                                                                            \
+    b = SPA_POD_BUILDER_INIT (buf, sizeof (buf));                              \
+    ok &= write_pod (argv[1], name, (expr));                                   \
+  }                                                                            \
+  G_STMT_END
+  SEED ("bgrx-1280x720-var",
+      raw_format (&b, SPA_VIDEO_FORMAT_BGRx, 1280, 720, 0, 0, FALSE));
+  SEED ("rgba-1920x1080-60",
+      raw_format (&b, SPA_VIDEO_FORMAT_RGBA, 1920, 1080, 60, 0, FALSE));
+  SEED ("bgra-modifier",
+      raw_format (&b, SPA_VIDEO_FORMAT_BGRA, 640, 480, 30, mods[1], TRUE));
+  SEED ("nv12-refused",
+      raw_format (&b, SPA_VIDEO_FORMAT_NV12, 640, 480, 30, 0, FALSE));
+  SEED ("xrgb-zero-size",
+      raw_format (&b, SPA_VIDEO_FORMAT_xRGB, 0, 0, 30, 0, FALSE));
+  SEED ("enum-system",
+      zc_format_build_enum (&b, fmts, G_N_ELEMENTS (fmts), NULL));
+  SEED ("enum-modifiers",
+      zc_format_build_enum_modifiers (
+          &b, SPA_VIDEO_FORMAT_BGRx, mods, G_N_ELEMENTS (mods), NULL));
   return ok ? 0 : 1;
 }

@@ -10,7 +10,7 @@
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar * const *) a, *(const gchar * const *) b);
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 static gboolean
@@ -58,14 +58,16 @@ main (int argc, char **argv)
   guint count = 0;
 
   if (argc < 2) {
-    fprintf (stderr, "usage: %s FILE|DIR...: replays fuzz inputs through "
-        "the target\n", argv[0]);
+    fprintf (stderr,
+        "usage: %s FILE|DIR...: replays fuzz inputs through "
+        "the target\n",
+        argv[0]);
     return 2;
   }
   for (int i = 1; i < argc; i++) {
-    gboolean ok = g_file_test (argv[i], G_FILE_TEST_IS_DIR) ?
-        replay_dir (argv[i], &count, &error) :
-        replay_file (argv[i], &count, &error);
+    gboolean ok = g_file_test (argv[i], G_FILE_TEST_IS_DIR)
+        ? replay_dir (argv[i], &count, &error)
+        : replay_file (argv[i], &count, &error);
     if (!ok) {
       fprintf (stderr, "cannot replay %s: %s\n", argv[i], error->message);
       g_error_free (error);
@@ -73,7 +75,8 @@ main (int argc, char **argv)
     }
   }
   if (count == 0) {
-    fprintf (stderr, "no inputs found in the given paths: add seed files "
+    fprintf (stderr,
+        "no inputs found in the given paths: add seed files "
         "under tests/fuzz/corpus/<target>/\n");
     return 1;
   }

@@ -21,8 +21,7 @@ zc_fuzz_log_handler (const gchar *domain, GLogLevelFlags level,
     const gchar *message, gpointer data)
 {
   g_log_default_handler (domain, level, message, data);
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL |
-          G_LOG_LEVEL_WARNING))
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
     abort ();
 }
 

@@ -1,8 +1,9 @@
 /* Churn: 200 viewers connect and disconnect 20 at a time, then 50 watch at
  * once; afterwards zerocast's open file descriptors are back at their
  * baseline and its resident memory within 1.5x of it, and it still
- * streams. 50 one-request HTTP clients check the same for plain HTTP. Loopback only, a small test pattern so two cores suffice.
- * SPDX-License-Identifier: LGPL-2.1-or-later */
+ * streams. 50 one-request HTTP clients check the same for plain HTTP. Loopback
+ * only, a small test pattern so two cores suffice. SPDX-License-Identifier:
+ * LGPL-2.1-or-later */
 #include <stdio.h>
 
 #include "zc-test-server.h"
@@ -63,11 +64,10 @@ batch_report (Batch *b, const gchar *what)
   for (guint i = 0; i < b->n; i++) {
     const ZcTestViewerState *s = zc_test_viewer_get_state (b->viewers[i]);
     if (s->protocol_error || s->frames < b->min_frames) {
-      g_print ("# %s: viewer %u: %u frames (want %u), init %s, %s%s%s\n",
-          what, i, s->frames, b->min_frames, s->got_init ? "yes" : "no",
+      g_print ("# %s: viewer %u: %u frames (want %u), init %s, %s%s%s\n", what,
+          i, s->frames, b->min_frames, s->got_init ? "yes" : "no",
           s->protocol_error ? s->protocol_error : "",
-          s->failure ? s->failure : "",
-          s->error_text ? s->error_text : "");
+          s->failure ? s->failure : "", s->error_text ? s->error_text : "");
       return FALSE;
     }
   }
@@ -81,8 +81,8 @@ batch_run (SoupSession *session, ZcTestServer *server, Batch *b,
   gboolean ok;
 
   for (guint i = 0; i < b->n; i++)
-    b->viewers[i] = zc_test_viewer_new (session,
-        zc_test_server_get_ws_url (server));
+    b->viewers[i] =
+        zc_test_viewer_new (session, zc_test_server_get_ws_url (server));
   ok = zc_test_wait (batch_ready, b, 60000);
   check (ok && batch_report (b, what), what);
   /* Half leave with a close handshake, half just drop the socket (a tab
@@ -108,9 +108,9 @@ settled (gpointer data)
   Settle *s = data;
   gdouble viewers = -1;
 
-  return zc_test_server_metric (s->server, s->session, "zerocast_viewers",
-      &viewers, NULL) && viewers == 0 &&
-      zc_test_server_fd_count (s->server) <= s->baseline_fds;
+  return zc_test_server_metric (
+             s->server, s->session, "zerocast_viewers", &viewers, NULL)
+      && viewers == 0 && zc_test_server_fd_count (s->server) <= s->baseline_fds;
 }
 
 static gboolean
@@ -119,21 +119,21 @@ no_viewers (gpointer data)
   Settle *s = data;
   gdouble viewers = -1;
 
-  return zc_test_server_metric (s->server, s->session, "zerocast_viewers",
-      &viewers, NULL) && viewers == 0;
+  return zc_test_server_metric (
+             s->server, s->session, "zerocast_viewers", &viewers, NULL)
+      && viewers == 0;
 }
 
 int
 main (int argc, char **argv)
 {
-  const gchar *args[] = { "--test-pattern", "320x240", "--fps", "30",
-    "--gop", "30", NULL
-  };
+  const gchar *args[] = { "--test-pattern", "320x240", "--fps", "30", "--gop",
+    "30", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (ZcTestServer) server = NULL;
   g_autoptr (SoupSession) session = NULL;
   ZcTestViewer *slots[CONCURRENT] = { NULL };
-  Batch b = {.viewers = slots };
+  Batch b = { .viewers = slots };
   Settle settle = { 0 };
   guint64 rss_base, rss_after, rss_peak = 0;
   guint fds_after;
@@ -168,9 +168,10 @@ main (int argc, char **argv)
   b.n = CHURN_BATCH;
   b.min_frames = 1;
   for (guint done = 0; done < CHURN_TOTAL; done += CHURN_BATCH) {
-    g_autofree gchar *what = g_strdup_printf ("churn: viewers %u-%u "
-        "connect, get a keyframe first, and leave", done + 1,
-        done + CHURN_BATCH);
+    g_autofree gchar *what =
+        g_strdup_printf ("churn: viewers %u-%u "
+                         "connect, get a keyframe first, and leave",
+            done + 1, done + CHURN_BATCH);
     batch_run (session, server, &b, TRUE, what);
     rss_peak = MAX (rss_peak, zc_test_server_rss_kb (server));
   }
@@ -178,13 +179,14 @@ main (int argc, char **argv)
   b.n = CONCURRENT;
   b.min_frames = CONCURRENT_FRAMES;
   for (guint i = 0; i < b.n; i++)
-    b.viewers[i] = zc_test_viewer_new (session,
-        zc_test_server_get_ws_url (server));
-  check (zc_test_wait (batch_ready, &b, 90000) &&
-      batch_report (&b, "concurrent"),
+    b.viewers[i] =
+        zc_test_viewer_new (session, zc_test_server_get_ws_url (server));
+  check (
+      zc_test_wait (batch_ready, &b, 90000) && batch_report (&b, "concurrent"),
       "50 concurrent viewers each get 10 well-formed frames");
-  check (zc_test_server_metric (server, session, "zerocast_viewers",
-          &metric, &error) && metric == CONCURRENT,
+  check (zc_test_server_metric (
+             server, session, "zerocast_viewers", &metric, &error)
+          && metric == CONCURRENT,
       "the server counts 50 viewers");
   g_clear_error (&error);
   rss_peak = MAX (rss_peak, zc_test_server_rss_kb (server));
@@ -201,8 +203,8 @@ main (int argc, char **argv)
     g_autoptr (SoupSession) once = soup_session_new_with_options (
         "proxy-resolver", NULL, "timeout", 10, NULL);
 
-    if (!zc_test_server_metric (server, once, "zerocast_viewers", &metric,
-            &error)) {
+    if (!zc_test_server_metric (
+            server, once, "zerocast_viewers", &metric, &error)) {
       check (FALSE, error->message);
       g_clear_error (&error);
       break;
@@ -216,12 +218,12 @@ main (int argc, char **argv)
   fds_after = zc_test_server_fd_count (server);
   rss_after = zc_test_server_rss_kb (server);
   g_print ("# after: %u fds (baseline %u), RSS %" G_GUINT64_FORMAT " kB "
-      "(baseline %" G_GUINT64_FORMAT ", peak %" G_GUINT64_FORMAT ")\n",
+           "(baseline %" G_GUINT64_FORMAT ", peak %" G_GUINT64_FORMAT ")\n",
       fds_after, settle.baseline_fds, rss_after, rss_base, rss_peak);
   check (fds_after <= settle.baseline_fds, "no file descriptor leaked");
   if (g_getenv ("ZC_SANITIZERS"))
     g_print ("# RSS not compared under AddressSanitizer: its quarantine "
-        "keeps freed memory; LeakSanitizer checks for leaks at exit\n");
+             "keeps freed memory; LeakSanitizer checks for leaks at exit\n");
   else
     check (rss_after * 2 <= rss_base * 3, "RSS within 1.5x of the baseline");
 

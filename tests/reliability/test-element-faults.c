@@ -29,9 +29,11 @@ typedef struct
 static void
 capture_start (Capture *c, guint node_id)
 {
-  g_autofree gchar *desc = g_strdup_printf ("pipewirezerocopysrc "
+  g_autofree gchar *desc = g_strdup_printf (
+      "pipewirezerocopysrc "
       "pipewire-node-id=%u keepalive-time=100 ! appsink name=sink "
-      "max-buffers=2 drop=true", node_id);
+      "max-buffers=2 drop=true",
+      node_id);
   GError *error = NULL;
   GstSample *sample = NULL;
 
@@ -40,8 +42,7 @@ capture_start (Capture *c, guint node_id)
   c->sink = gst_bin_get_by_name (GST_BIN (c->pipe), "sink");
   c->bus = gst_element_get_bus (c->pipe);
   gst_element_set_state (c->pipe, GST_STATE_PLAYING);
-  g_signal_emit_by_name (c->sink, "try-pull-sample", 10 * GST_SECOND,
-      &sample);
+  g_signal_emit_by_name (c->sink, "try-pull-sample", 10 * GST_SECOND, &sample);
   g_assert_nonnull (sample);
   gst_sample_unref (sample);
 }
@@ -51,17 +52,17 @@ static gchar *
 capture_wait_error (Capture *c, gint64 *elapsed_us)
 {
   gint64 start = g_get_monotonic_time ();
-  GstMessage *msg = gst_bus_timed_pop_filtered (c->bus, 5 * GST_SECOND,
-      GST_MESSAGE_ERROR);
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered (c->bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
   GError *error = NULL;
   gchar *text;
 
   g_assert_nonnull (msg);
   *elapsed_us = g_get_monotonic_time () - start;
   gst_message_parse_error (msg, &error, NULL);
-  g_assert_true (GST_MESSAGE_SRC (msg) != NULL &&
-      g_str_has_prefix (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
-          "pipewirezerocopysrc"));
+  g_assert_true (GST_MESSAGE_SRC (msg) != NULL
+      && g_str_has_prefix (
+          GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), "pipewirezerocopysrc"));
   text = g_strdup (error->message);
   g_error_free (error);
   gst_message_unref (msg);
@@ -94,8 +95,8 @@ test_node_destroyed (void)
 
   capture_start (&c, p->node_id);
   g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL,
-          G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
-          NULL, &status, &error));
+      G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+      &status, &error));
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 
@@ -120,8 +121,8 @@ find_sibling (const gchar *comm)
     const gchar *p;
     gint ppid;
 
-    if (!g_ascii_isdigit (name[0]) ||
-        !g_file_get_contents (path, &stat, NULL, NULL))
+    if (!g_ascii_isdigit (name[0])
+        || !g_file_get_contents (path, &stat, NULL, NULL))
       continue;
     p = strstr (stat, want);
     if (p == NULL || sscanf (p + strlen (want), "%*c %d", &ppid) != 1)
@@ -143,7 +144,7 @@ test_daemon_killed (void)
 
   if (daemon == 0) {
     g_test_skip ("no pipewire daemon started by our parent: run under "
-        "zc-run-session");
+                 "zc-run-session");
     test_producer_stop (p);
     return;
   }

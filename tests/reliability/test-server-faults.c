@@ -24,7 +24,7 @@ typedef struct
   ZcTestServer *server;
   SoupSession *session;
   ZcTestViewer *viewer;
-  guint inits_before;           /* of the current viewer at the fault */
+  guint inits_before; /* of the current viewer at the fault */
   guint reconnects;
   gint64 next_connect_us;
 } Watch;
@@ -43,12 +43,11 @@ find_child (GPid parent, const gchar *comm)
     const gchar *p;
     gint ppid;
 
-    if (!g_ascii_isdigit (name[0]) ||
-        !g_file_get_contents (path, &stat, NULL, NULL))
+    if (!g_ascii_isdigit (name[0])
+        || !g_file_get_contents (path, &stat, NULL, NULL))
       continue;
     p = strstr (stat, want);
-    if (p && sscanf (p + strlen (want), "%*c %d", &ppid) == 1 &&
-        ppid == parent)
+    if (p && sscanf (p + strlen (want), "%*c %d", &ppid) == 1 && ppid == parent)
       return atoi (name);
   }
   return 0;
@@ -90,8 +89,8 @@ watch_recovered (gpointer data)
     return TRUE;
   if (s->closed && g_get_monotonic_time () >= w->next_connect_us) {
     g_clear_pointer (&w->viewer, zc_test_viewer_free);
-    w->viewer = zc_test_viewer_new (w->session,
-        zc_test_server_get_ws_url (w->server));
+    w->viewer =
+        zc_test_viewer_new (w->session, zc_test_server_get_ws_url (w->server));
     w->inits_before = 0;
     w->reconnects++;
     w->next_connect_us = g_get_monotonic_time () + 500 * 1000;
@@ -102,8 +101,8 @@ watch_recovered (gpointer data)
 static gboolean
 inject (const gchar *fault, GPid zerocast, guint node_id, GError **error)
 {
-  if (g_str_equal (fault, "mutter-killed") ||
-      g_str_equal (fault, "pipewire-killed")) {
+  if (g_str_equal (fault, "mutter-killed")
+      || g_str_equal (fault, "pipewire-killed")) {
     const gchar *comm = fault[0] == 'm' ? "mutter" : "pipewire";
     GPid pid = find_child (zerocast, comm);
 
@@ -128,9 +127,9 @@ inject (const gchar *fault, GPid zerocast, guint node_id, GError **error)
           "cannot find the private PipeWire of zerocast (pid %d)", zerocast);
       return FALSE;
     }
-    if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH,
-            NULL, NULL, NULL, NULL, &status, error) ||
-        !g_spawn_check_wait_status (status, error)) {
+    if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+            NULL, NULL, NULL, &status, error)
+        || !g_spawn_check_wait_status (status, error)) {
       g_prefix_error (error, "pw-cli destroy %s: ", id);
       return FALSE;
     }
@@ -165,8 +164,8 @@ main (int argc, char **argv)
   gint code;
 
   if (argc != 2) {
-    g_printerr ("usage: %s mutter-killed|pipewire-killed|node-removed\n",
-        argv[0]);
+    g_printerr (
+        "usage: %s mutter-killed|pipewire-killed|node-removed\n", argv[0]);
     return 2;
   }
   w.server = zc_test_server_start (args, 90, &error);
@@ -174,13 +173,12 @@ main (int argc, char **argv)
     g_print ("FAIL: %s\n", error->message);
     return 1;
   }
-  session = soup_session_new_with_options ("proxy-resolver", NULL,
-      "timeout", 10, NULL);
+  session = soup_session_new_with_options (
+      "proxy-resolver", NULL, "timeout", 10, NULL);
   w.session = session;
-  w.viewer = zc_test_viewer_new (session,
-      zc_test_server_get_ws_url (w.server));
-  if (!zc_test_wait (has_frames, &w, 30000) ||
-      zc_test_viewer_get_state (w.viewer)->frames < FRAMES_AFTER) {
+  w.viewer = zc_test_viewer_new (session, zc_test_server_get_ws_url (w.server));
+  if (!zc_test_wait (has_frames, &w, 30000)
+      || zc_test_viewer_get_state (w.viewer)->frames < FRAMES_AFTER) {
     g_print ("FAIL: no frames before the fault\n");
     zc_test_viewer_free (w.viewer);
     zc_test_server_stop (w.server);
@@ -189,8 +187,7 @@ main (int argc, char **argv)
   g_print ("ok: a viewer gets frames before the fault\n");
   {
     /* "zerocast: source: headless Mutter 640x480, node N" */
-    g_autoptr (GRegex) re = g_regex_new ("source: .*node (\\d+)", 0, 0,
-        NULL);
+    g_autoptr (GRegex) re = g_regex_new ("source: .*node (\\d+)", 0, 0, NULL);
     g_autoptr (GMatchInfo) match = NULL;
 
     if (g_regex_match (re, zc_test_server_get_output (w.server), 0, &match)) {
@@ -200,8 +197,7 @@ main (int argc, char **argv)
   }
 
   w.inits_before = zc_test_viewer_get_state (w.viewer)->inits;
-  if (!inject (argv[1], zc_test_server_get_pid (w.server), node_id,
-          &error)) {
+  if (!inject (argv[1], zc_test_server_get_pid (w.server), node_id, &error)) {
     g_print ("FAIL: %s\n", error->message);
     zc_test_viewer_free (w.viewer);
     zc_test_server_stop (w.server);
@@ -214,9 +210,11 @@ main (int argc, char **argv)
         (g_get_monotonic_time () - fault_at) / 1e6, argv[1], w.reconnects);
   else
     g_print ("FAIL: no frames within %d s of %s (%u reconnects; zerocast "
-        "%s)\n", RECOVERY_S, argv[1], w.reconnects,
-        zc_test_server_is_running (w.server, NULL) ? "still running" :
-        "exited: it does not recover from this fault yet");
+             "%s)\n",
+        RECOVERY_S, argv[1], w.reconnects,
+        zc_test_server_is_running (w.server, NULL)
+            ? "still running"
+            : "exited: it does not recover from this fault yet");
   zc_test_viewer_free (w.viewer);
   code = zc_test_server_stop (w.server);
   if (ok && code != 0) {

@@ -19,7 +19,7 @@ typedef struct
   SoupSession *session;
   const gchar *url;
   GPtrArray *viewers;
-  GPtrArray *leaving;           /* closed last tick, freed this one */
+  GPtrArray *leaving; /* closed last tick, freed this one */
   guint max;
   guint joined, left, errors;
   guint64 frames;
@@ -44,8 +44,8 @@ static gboolean
 tick (gpointer data)
 {
   Soak *s = data;
-  gboolean join = s->viewers->len == 0 ||
-      (s->viewers->len < s->max && g_random_boolean ());
+  gboolean join =
+      s->viewers->len == 0 || (s->viewers->len < s->max && g_random_boolean ());
 
   /* A second is time enough for a close handshake. */
   g_ptr_array_set_size (s->leaving, 0);
@@ -93,12 +93,12 @@ main (int argc, char **argv)
   }
   s.url = argv[1];
   s.max = argc > 3 ? (guint) MAX (atoi (argv[3]), 1) : 8;
-  s.session = soup_session_new_with_options ("proxy-resolver", NULL,
-      "max-conns-per-host", 64, NULL);
-  s.viewers = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      zc_test_viewer_free);
-  s.leaving = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      zc_test_viewer_free);
+  s.session = soup_session_new_with_options (
+      "proxy-resolver", NULL, "max-conns-per-host", 64, NULL);
+  s.viewers =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) zc_test_viewer_free);
+  s.leaving =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) zc_test_viewer_free);
   s.loop = g_main_loop_new (NULL, FALSE);
   g_timeout_add_seconds (1, tick, &s);
   g_timeout_add_seconds (seconds, stop, &s);
@@ -109,12 +109,14 @@ main (int argc, char **argv)
     zc_test_viewer_close (s.viewers->pdata[i]);
   }
   /* Let the close frames go out before the sockets are dropped. */
-  for (guint i = 0; i < 20 && g_main_context_iteration (NULL, FALSE); i++);
+  for (guint i = 0; i < 20 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
   g_ptr_array_unref (s.viewers);
   g_ptr_array_unref (s.leaving);
   g_object_unref (s.session);
   g_main_loop_unref (s.loop);
   printf ("viewers joined %u, left %u, frames %" G_GUINT64_FORMAT
-      ", protocol errors %u\n", s.joined, s.left, s.frames, s.errors);
+          ", protocol errors %u\n",
+      s.joined, s.left, s.frames, s.errors);
   return s.errors == 0 && s.frames > 0 ? 0 : 1;
 }

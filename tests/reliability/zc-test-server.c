@@ -29,7 +29,7 @@ on_line (GObject *stream, GAsyncResult *res, gpointer data)
   const gchar *serving;
 
   if (line == NULL)
-    return;                     /* end of output or cancelled at stop */
+    return; /* end of output or cancelled at stop */
   g_printerr ("[zerocast] %s\n", line);
   g_string_append (self->log, line);
   g_string_append_c (self->log, '\n');
@@ -38,8 +38,8 @@ on_line (GObject *stream, GAsyncResult *res, gpointer data)
     self->url = g_strdup (serving + strlen ("zerocast: serving "));
     g_strstrip (self->url);
     if (g_str_has_prefix (self->url, "http://"))
-      self->ws_url = g_strdup_printf ("ws://%sws",
-          self->url + strlen ("http://"));
+      self->ws_url =
+          g_strdup_printf ("ws://%sws", self->url + strlen ("http://"));
   }
   read_next_line (self);
 }
@@ -47,8 +47,8 @@ on_line (GObject *stream, GAsyncResult *res, gpointer data)
 static void
 read_next_line (ZcTestServer *self)
 {
-  g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT,
-      self->cancel, on_line, self);
+  g_data_input_stream_read_line_async (
+      self->out, G_PRIORITY_DEFAULT, self->cancel, on_line, self);
 }
 
 static void
@@ -71,8 +71,7 @@ child_setup (gpointer data)
 }
 
 gboolean
-zc_test_wait (gboolean (*cond) (gpointer data), gpointer data,
-    guint timeout_ms)
+zc_test_wait (gboolean (*cond) (gpointer data), gpointer data, guint timeout_ms)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
 
@@ -97,12 +96,10 @@ started_or_exited (gpointer data)
 }
 
 ZcTestServer *
-zc_test_server_start (const gchar *const *args, guint timeout_s,
-    GError **error)
+zc_test_server_start (const gchar *const *args, guint timeout_s, GError **error)
 {
-  g_autoptr (GSubprocessLauncher) launcher =
-      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-      G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   const gchar *build_root = g_getenv ("ZC_BUILD_ROOT");
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   ZcTestServer *self;
@@ -112,8 +109,8 @@ zc_test_server_start (const gchar *const *args, guint timeout_s,
         "ZC_BUILD_ROOT is not set: run through meson test");
     return NULL;
   }
-  g_ptr_array_add (argv, g_build_filename (build_root, "server", "zerocast",
-          NULL));
+  g_ptr_array_add (
+      argv, g_build_filename (build_root, "server", "zerocast", NULL));
   for (guint i = 0; args && args[i]; i++)
     g_ptr_array_add (argv, g_strdup (args[i]));
   g_ptr_array_add (argv, g_strdup ("--listen"));
@@ -124,22 +121,23 @@ zc_test_server_start (const gchar *const *args, guint timeout_s,
   self = g_new0 (ZcTestServer, 1);
   self->log = g_string_new (NULL);
   self->cancel = g_cancellable_new ();
-  self->proc = g_subprocess_launcher_spawnv (launcher,
-      (const gchar * const *) argv->pdata, error);
+  self->proc = g_subprocess_launcher_spawnv (
+      launcher, (const gchar *const *) argv->pdata, error);
   if (self->proc == NULL) {
     zc_test_server_stop (self);
     return NULL;
   }
-  self->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe
-      (self->proc));
+  self->out =
+      g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->proc));
   read_next_line (self);
   g_subprocess_wait_async (self->proc, self->cancel, on_process_exit, self);
 
-  if (!zc_test_wait (started_or_exited, self, timeout_s * 1000) ||
-      self->ws_url == NULL) {
+  if (!zc_test_wait (started_or_exited, self, timeout_s * 1000)
+      || self->ws_url == NULL) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
         "zerocast did not print \"serving\" within %u s (%s); its output "
-        "is above", timeout_s, self->exited ? "it exited" : "still running");
+        "is above",
+        timeout_s, self->exited ? "it exited" : "still running");
     zc_test_server_stop (self);
     return NULL;
   }
@@ -163,8 +161,8 @@ zc_test_server_get_pid (ZcTestServer *self)
 guint
 zc_test_server_fd_count (ZcTestServer *self)
 {
-  g_autofree gchar *path = g_strdup_printf ("/proc/%d/fd",
-      zc_test_server_get_pid (self));
+  g_autofree gchar *path =
+      g_strdup_printf ("/proc/%d/fd", zc_test_server_get_pid (self));
   g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
   guint n = 0;
 
@@ -176,8 +174,8 @@ zc_test_server_fd_count (ZcTestServer *self)
 guint64
 zc_test_server_rss_kb (ZcTestServer *self)
 {
-  g_autofree gchar *path = g_strdup_printf ("/proc/%d/status",
-      zc_test_server_get_pid (self));
+  g_autofree gchar *path =
+      g_strdup_printf ("/proc/%d/status", zc_test_server_get_pid (self));
   g_autofree gchar *status = NULL;
   const gchar *line;
 
@@ -206,8 +204,7 @@ zc_test_server_metric (ZcTestServer *self, SoupSession *session,
   at = strstr (text, needle);
   if (at == NULL) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-        "/metrics has no %s (HTTP %u)", name,
-        soup_message_get_status (msg));
+        "/metrics has no %s (HTTP %u)", name, soup_message_get_status (msg));
     return FALSE;
   }
   *value = g_ascii_strtod (at + strlen (needle), NULL);
@@ -252,7 +249,7 @@ zc_test_server_stop (ZcTestServer *self)
     g_subprocess_send_signal (self->proc, SIGTERM);
     if (!zc_test_wait (has_exited, self, 10000)) {
       g_printerr ("zerocast did not stop within 10 s of SIGTERM: killing "
-          "it\n");
+                  "it\n");
       g_subprocess_force_exit (self->proc);
       g_subprocess_wait (self->proc, NULL, NULL);
     }
@@ -261,7 +258,8 @@ zc_test_server_stop (ZcTestServer *self)
     code = g_subprocess_get_exit_status (self->proc);
   /* Pending reads hold self: cancel, then let them finish before freeing. */
   g_cancellable_cancel (self->cancel);
-  while (g_main_context_iteration (NULL, FALSE));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   g_clear_object (&self->out);
   g_clear_object (&self->proc);
   g_clear_object (&self->cancel);

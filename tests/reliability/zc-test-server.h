@@ -13,8 +13,8 @@ typedef struct _ZcTestServer ZcTestServer;
 /* Starts $ZC_BUILD_ROOT/server/zerocast @args --listen 127.0.0.1:0 and
  * waits (up to @timeout_s) for its "serving URL" line. Its output is
  * copied to stderr with a prefix. It gets SIGTERM if this process dies. */
-ZcTestServer *zc_test_server_start (const gchar *const *args,
-    guint timeout_s, GError **error);
+ZcTestServer *zc_test_server_start (
+    const gchar *const *args, guint timeout_s, GError **error);
 
 const gchar *zc_test_server_get_ws_url (ZcTestServer *self);
 GPid zc_test_server_get_pid (ZcTestServer *self);
@@ -29,8 +29,7 @@ gboolean zc_test_server_metric (ZcTestServer *self, SoupSession *session,
     const gchar *name, gdouble *value, GError **error);
 
 /* TRUE once the output so far contains @text. */
-gboolean zc_test_server_output_contains (ZcTestServer *self,
-    const gchar *text);
+gboolean zc_test_server_output_contains (ZcTestServer *self, const gchar *text);
 
 /* Its output so far. */
 const gchar *zc_test_server_get_output (ZcTestServer *self);
@@ -45,8 +44,8 @@ gint zc_test_server_stop (ZcTestServer *self);
 
 /* Runs the default main context until @cond returns TRUE or @timeout_ms
  * pass. */
-gboolean zc_test_wait (gboolean (*cond) (gpointer data), gpointer data,
-    guint timeout_ms);
+gboolean zc_test_wait (
+    gboolean (*cond) (gpointer data), gpointer data, guint timeout_ms);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ZcTestServer, zc_test_server_stop)
 

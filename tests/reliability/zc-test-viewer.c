@@ -29,13 +29,13 @@ protocol_error (ZcTestViewer *self, gchar *text)
 static gboolean
 starts_annexb (const guint8 *au, gsize size)
 {
-  return (size >= 4 && au[0] == 0 && au[1] == 0 && au[2] == 1) ||
-      (size >= 5 && au[0] == 0 && au[1] == 0 && au[2] == 0 && au[3] == 1);
+  return (size >= 4 && au[0] == 0 && au[1] == 0 && au[2] == 1)
+      || (size >= 5 && au[0] == 0 && au[1] == 0 && au[2] == 0 && au[3] == 1);
 }
 
 static void
-on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
-    gpointer data)
+on_message (
+    SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer data)
 {
   ZcTestViewer *self = data;
   ZcTestViewerState *s = &self->state;
@@ -47,10 +47,11 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
     return;
   }
   switch (m[0]) {
-    case 0x30:                 /* StreamInit */
+    case 0x30: /* StreamInit */
       if (size != 13) {
-        protocol_error (self, g_strdup_printf ("StreamInit of %"
-                G_GSIZE_FORMAT " bytes (want 13)", size));
+        protocol_error (self,
+            g_strdup_printf (
+                "StreamInit of %" G_GSIZE_FORMAT " bytes (want 13)", size));
         return;
       }
       s->got_init = TRUE;
@@ -59,23 +60,25 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
       s->width = be16 (m + 2);
       s->height = be16 (m + 4);
       break;
-    case 0x01:                 /* VideoFrame */
+    case 0x01: /* VideoFrame */
       if (!s->got_init) {
         protocol_error (self, g_strdup ("a VideoFrame before StreamInit"));
         return;
       }
       if (size < 15 + 4 || !starts_annexb (m + 15, size - 15)) {
-        protocol_error (self, g_strdup_printf ("a VideoFrame of %"
-                G_GSIZE_FORMAT " bytes without an Annex-B access unit",
+        protocol_error (self,
+            g_strdup_printf ("a VideoFrame of %" G_GSIZE_FORMAT
+                             " bytes without an Annex-B access unit",
                 size));
         return;
       }
       /* A viewer starts at a keyframe, and so does a decoder configured
        * anew by a later StreamInit. */
       if (s->frames_since_init == 0 && !(m[2] & 1)) {
-        protocol_error (self, g_strdup_printf ("VideoFrame %u, the first "
-                "after StreamInit %u, is not a keyframe", s->frames + 1,
-                s->inits));
+        protocol_error (self,
+            g_strdup_printf ("VideoFrame %u, the first "
+                             "after StreamInit %u, is not a keyframe",
+                s->frames + 1, s->inits));
         return;
       }
       s->frames++;
@@ -85,11 +88,12 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
       s->frame_width = be16 (m + 11);
       s->frame_height = be16 (m + 13);
       if (s->frame_width != s->width || s->frame_height != s->height)
-        protocol_error (self, g_strdup_printf ("a %ux%u VideoFrame after a "
-                "%ux%u StreamInit", s->frame_width, s->frame_height,
-                s->width, s->height));
+        protocol_error (self,
+            g_strdup_printf ("a %ux%u VideoFrame after a "
+                             "%ux%u StreamInit",
+                s->frame_width, s->frame_height, s->width, s->height));
       break;
-    case 0x31:                 /* Error */
+    case 0x31: /* Error */
       if (size < 3 || be16 (m + 1) != size - 3) {
         protocol_error (self, g_strdup ("a malformed Error message"));
         return;
@@ -97,11 +101,11 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message,
       g_free (s->error_text);
       s->error_text = g_strndup ((const gchar *) m + 3, size - 3);
       break;
-    case 0x41:                 /* Pong */
+    case 0x41: /* Pong */
       break;
     default:
-      protocol_error (self, g_strdup_printf ("unknown message type 0x%02x",
-              m[0]));
+      protocol_error (
+          self, g_strdup_printf ("unknown message type 0x%02x", m[0]));
       break;
   }
 }
@@ -119,14 +123,13 @@ static void
 on_connected (GObject *source, GAsyncResult *res, gpointer data)
 {
   g_autoptr (GError) error = NULL;
-  SoupWebsocketConnection *conn =
-      soup_session_websocket_connect_finish (SOUP_SESSION (source), res,
-      &error);
+  SoupWebsocketConnection *conn = soup_session_websocket_connect_finish (
+      SOUP_SESSION (source), res, &error);
   ZcTestViewer *self;
 
   if (conn == NULL) {
     if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-      return;                   /* freed: @data is gone */
+      return; /* freed: @data is gone */
     self = data;
     self->state.closed = TRUE;
     self->state.failure = g_strdup (error->message);
@@ -137,10 +140,10 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
   self->state.open = TRUE;
   /* Frames are large: the default limit (128 KiB) would drop keyframes. */
   soup_websocket_connection_set_max_incoming_payload_size (conn, 0);
-  self->message_id = g_signal_connect (conn, "message",
-      G_CALLBACK (on_message), self);
-  self->closed_id = g_signal_connect (conn, "closed",
-      G_CALLBACK (on_closed), self);
+  self->message_id =
+      g_signal_connect (conn, "message", G_CALLBACK (on_message), self);
+  self->closed_id =
+      g_signal_connect (conn, "closed", G_CALLBACK (on_closed), self);
 }
 
 ZcTestViewer *
@@ -169,10 +172,10 @@ zc_test_viewer_close (ZcTestViewer *self)
     self->state.closed = TRUE;
     return;
   }
-  if (soup_websocket_connection_get_state (self->conn) ==
-      SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (self->conn,
-        SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  if (soup_websocket_connection_get_state (self->conn)
+      == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (
+        self->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
 }
 
 void

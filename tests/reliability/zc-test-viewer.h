@@ -11,18 +11,18 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  gboolean open;                /* the handshake finished */
-  gboolean closed;              /* closed, failed, or never connected */
-  gchar *failure;               /* why it failed to connect or broke */
-  gchar *error_text;            /* the text of an Error (0x31) message */
+  gboolean open;     /* the handshake finished */
+  gboolean closed;   /* closed, failed, or never connected */
+  gchar *failure;    /* why it failed to connect or broke */
+  gchar *error_text; /* the text of an Error (0x31) message */
   gboolean got_init;
-  guint16 width, height;        /* from StreamInit */
-  guint inits;                  /* StreamInit messages (a new one after a
-                                 * recovery or a size change) */
+  guint16 width, height; /* from StreamInit */
+  guint inits;           /* StreamInit messages (a new one after a
+                          * recovery or a size change) */
   guint frames, keyframes;
-  guint frames_since_init;      /* VideoFrames since the newest StreamInit */
-  guint16 frame_width, frame_height;    /* of the newest VideoFrame */
-  gchar *protocol_error;        /* the first message that broke the spec */
+  guint frames_since_init; /* VideoFrames since the newest StreamInit */
+  guint16 frame_width, frame_height; /* of the newest VideoFrame */
+  gchar *protocol_error;             /* the first message that broke the spec */
 } ZcTestViewerState;
 
 typedef struct _ZcTestViewer ZcTestViewer;
