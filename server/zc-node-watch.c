@@ -56,7 +56,7 @@ gone_notice_free (gpointer data)
 {
   GoneNotice *n = data;
 
-  g_rc_box_release (n->alive);
+  g_atomic_rc_box_release (n->alive);
   g_free (n);
 }
 
@@ -80,7 +80,7 @@ post_gone (ZcNodeWatch *self)
     return;
   self->gone_posted = TRUE;
   n = g_new0 (GoneNotice, 1);
-  n->alive = g_rc_box_acquire (self->alive);
+  n->alive = g_atomic_rc_box_acquire (self->alive);
   n->node_id = self->node_id;
   n->gone = self->gone;
   n->user_data = self->user_data;
@@ -147,7 +147,7 @@ zc_node_watch_new (guint32 node_id, gint fd, ZcNodeGoneFunc gone,
   self->gone = gone;
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
-  self->alive = g_rc_box_new (gint);
+  self->alive = g_atomic_rc_box_new (gint);
   *self->alive = 1;
   self->loop = pw_thread_loop_new ("zc-node-watch", NULL);
   self->pw_context =
@@ -202,10 +202,13 @@ zc_node_watch_free (ZcNodeWatch *self)
 {
   if (self == NULL)
     return;
-  *self->alive = 0;
-  g_rc_box_release (self->alive);
+  /* Stop the PipeWire thread first: until it is joined it may post a
+   * notice, which takes a reference on @alive (from that thread: hence the
+   * atomic box). Only then is @alive cleared and our reference dropped. */
   if (self->loop)
     pw_thread_loop_stop (self->loop);
+  *self->alive = 0;
+  g_atomic_rc_box_release (self->alive);
   if (self->registry) {
     spa_hook_remove (&self->registry_listener);
     pw_proxy_destroy ((struct pw_proxy *) self->registry);
