@@ -10,7 +10,8 @@
 
 /* An RBSP bit writer with emulation prevention, to build SPSs whose every
  * field the test chooses. */
-typedef struct {
+typedef struct
+{
   GByteArray *rbsp;
   guint8 cur;
   guint nbits;
@@ -137,9 +138,8 @@ test_nal_split (void)
   /* 4-byte and 3-byte start codes, trailing zeros after the last NAL. A
    * NAL unit never ends in 0x00, so the zero before a start code is the
    * 4-byte code's. */
-  const guint8 au[]
-      = { 0, 0, 0, 1,    0x09, 0xf0, 0, 0, 1,    0x67, 0x42, 0x1f, 0,
-          0, 0, 1, 0x68, 0xce, 0,    0, 1, 0x65, 0x88, 0x00, 0x00 };
+  const guint8 au[] = { 0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x67, 0x42, 0x1f, 0, 0,
+    0, 1, 0x68, 0xce, 0, 0, 1, 0x65, 0x88, 0x00, 0x00 };
   const guint8 types[] = { 9, 7, 8, 5 };
   const gsize sizes[] = { 2, 3, 2, 2 };
   gsize offset = 0;
@@ -300,8 +300,8 @@ test_real_encoder (gconstpointer data)
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
 
   for (;;) {
-    g_autoptr (GstSample) sample
-        = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
+    g_autoptr (GstSample) sample =
+        gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
     GstMapInfo map;
     ZcH264AuInfo info;
     ZcH264Sps sps;
@@ -314,15 +314,15 @@ test_real_encoder (gconstpointer data)
     if (frames == 0) {
       g_assert_true (info.keyframe);
       g_assert_true (info.has_sps && info.has_pps);
-      g_assert_true (zc_h264_parse_sps (map.data + info.sps_offset,
-                                        info.sps_size, &sps, NULL));
+      g_assert_true (zc_h264_parse_sps (
+          map.data + info.sps_offset, info.sps_size, &sps, NULL));
       g_assert_cmpuint (sps.width, ==, 320);
       g_assert_cmpuint (sps.height, ==, 240);
       /* constrained baseline: browsers decode it everywhere */
       g_assert_cmpuint (sps.profile_idc, ==, 66);
       g_assert_cmpuint (sps.constraint_flags & 0x40, ==, 0x40);
       g_test_message ("%s: low-delay VUI %s", encoder,
-                      zc_h264_sps_is_low_delay (&sps) ? "yes" : "no");
+          zc_h264_sps_is_low_delay (&sps) ? "yes" : "no");
     }
     keyframes += info.keyframe;
     frames++;
@@ -344,7 +344,7 @@ main (int argc, char **argv)
   g_test_add_func ("/h264/sps-fields", test_sps_fields);
   g_test_add_func ("/h264/sps-rewrite", test_sps_rewrite);
   g_test_add_data_func ("/h264/encoder/x264enc", "x264enc", test_real_encoder);
-  g_test_add_data_func ("/h264/encoder/openh264enc", "openh264enc",
-                        test_real_encoder);
+  g_test_add_data_func (
+      "/h264/encoder/openh264enc", "openh264enc", test_real_encoder);
   return g_test_run ();
 }

@@ -10,7 +10,8 @@
 #include "zc-pipeline.h"
 #include "zc-wire.h"
 
-typedef struct {
+typedef struct
+{
   GMainLoop *loop;
   GError *failure;
   guint failures;
@@ -55,8 +56,8 @@ sink_close (gpointer sink, const gchar *reason)
   g_assert_not_reached ();
 }
 
-static const ZcViewerSinkFuncs funcs
-    = { .try_send = try_send, .close = sink_close };
+static const ZcViewerSinkFuncs funcs = { .try_send = try_send,
+  .close = sink_close };
 
 static void
 on_failed (ZcPipeline *pipeline, const GError *error, gpointer data)

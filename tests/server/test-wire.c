@@ -7,8 +7,8 @@
 static void
 test_stream_init (void)
 {
-  g_autoptr (GBytes) m
-      = zc_wire_stream_init (ZC_WIRE_CODEC_H264, 1920, 1080, 60);
+  g_autoptr (GBytes) m =
+      zc_wire_stream_init (ZC_WIRE_CODEC_H264, 1920, 1080, 60);
   gsize size;
   const guint8 *d = g_bytes_get_data (m, &size);
 
@@ -27,10 +27,10 @@ test_video_frame_round_trip (void)
 {
   const guint8 au[] = { 0, 0, 0, 1, 0x65, 0x88, 0x84 };
   ZcWireVideoHeader h = { .codec = ZC_WIRE_CODEC_H264,
-                          .flags = ZC_WIRE_FLAG_KEYFRAME,
-                          .pts_us = G_GUINT64_CONSTANT (0x0102030405060708),
-                          .width = 1280,
-                          .height = 720 };
+    .flags = ZC_WIRE_FLAG_KEYFRAME,
+    .pts_us = G_GUINT64_CONSTANT (0x0102030405060708),
+    .width = 1280,
+    .height = 720 };
   g_autoptr (GBytes) m = zc_wire_video_frame (&h, au, sizeof (au));
   g_autoptr (GBytes) replay = NULL;
   ZcWireVideoHeader out;
@@ -55,10 +55,10 @@ test_video_frame_round_trip (void)
   g_assert_cmpuint (out.height, ==, 720);
   g_assert_cmpmem (out_au, au_size, au, sizeof (au));
 
-  replay = zc_wire_video_frame_with_flags (m, ZC_WIRE_FLAG_KEYFRAME
-                                                  | ZC_WIRE_FLAG_REPLAYED);
-  g_assert_cmpuint (((const guint8 *)g_bytes_get_data (replay, NULL))[2], ==,
-                    3);
+  replay = zc_wire_video_frame_with_flags (
+      m, ZC_WIRE_FLAG_KEYFRAME | ZC_WIRE_FLAG_REPLAYED);
+  g_assert_cmpuint (
+      ((const guint8 *) g_bytes_get_data (replay, NULL))[2], ==, 3);
   /* The original, shared with other viewers, is untouched. */
   g_assert_cmpuint (d[2], ==, 1);
 }
@@ -73,12 +73,12 @@ test_video_frame_bad (void)
   const guint8 *au;
   gsize au_size;
 
-  g_assert_false (zc_wire_parse_video_frame (short_msg, sizeof (short_msg), &h,
-                                             &au, &au_size, &error));
+  g_assert_false (zc_wire_parse_video_frame (
+      short_msg, sizeof (short_msg), &h, &au, &au_size, &error));
   g_assert_nonnull (error);
   g_clear_error (&error);
-  g_assert_false (zc_wire_parse_video_frame (wrong_type, sizeof (wrong_type),
-                                             &h, &au, &au_size, &error));
+  g_assert_false (zc_wire_parse_video_frame (
+      wrong_type, sizeof (wrong_type), &h, &au, &au_size, &error));
 }
 
 static void
@@ -106,7 +106,7 @@ test_error_message (void)
   g_assert_cmpuint (len, <=, G_MAXUINT16);
   g_assert_cmpuint (len % 2, ==, 0);
   g_assert_cmpuint (size, ==, 3 + len);
-  g_assert_true (g_utf8_validate ((const gchar *)d + 3, len, NULL));
+  g_assert_true (g_utf8_validate ((const gchar *) d + 3, len, NULL));
   g_string_free (big, TRUE);
 }
 
@@ -178,15 +178,15 @@ test_control (void)
 {
   const gchar *good = "\x20{\"type\":\"keyframe\"}";
   const gchar *bad[] = { "\x20{{{", "\x20[1,2]", "\x20{\"type\":3}",
-                         "\x20{\"kind\":\"keyframe\"}" };
+    "\x20{\"kind\":\"keyframe\"}" };
   g_autofree gchar *type = NULL;
 
-  type = zc_wire_parse_control ((const guint8 *)good, strlen (good), NULL);
+  type = zc_wire_parse_control ((const guint8 *) good, strlen (good), NULL);
   g_assert_cmpstr (type, ==, "keyframe");
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autoptr (GError) error = NULL;
-    g_autofree gchar *t = zc_wire_parse_control ((const guint8 *)bad[i],
-                                                 strlen (bad[i]), &error);
+    g_autofree gchar *t = zc_wire_parse_control (
+        (const guint8 *) bad[i], strlen (bad[i]), &error);
     g_assert_null (t);
     g_assert_nonnull (error);
   }
