@@ -13,6 +13,7 @@ packages=(
   pipewire pipewire-bin wireplumber libpipewire-0.3-dev libspa-0.2-dev
   libsoup-3.0-dev libjson-glib-dev glib-networking libegl-dev libgles-dev libdrm-dev dbus
   mutter libwayland-dev wayland-protocols chromium python3 procps clang-format
+  libclang-rt-14-dev
 )
 
 missing=()
