@@ -361,28 +361,28 @@ gst_pipewire_zerocopy_src_stop (GstBaseSrc *src)
   return TRUE;
 }
 
+/* Wakes create() (and a CUDA buffer-pool wait) when flushing; clears it. */
+static void
+set_flushing (GstPipewireZerocopySrc *self, gboolean flushing)
+{
+  g_mutex_lock (&self->lock);
+  self->flushing = flushing;
+  g_mutex_unlock (&self->lock);
+  g_cond_broadcast (&self->cond);
+  zc_cuda_output_set_flushing (self->output.cuda, flushing);
+}
+
 static gboolean
 gst_pipewire_zerocopy_src_unlock (GstBaseSrc *src)
 {
-  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
-
-  g_mutex_lock (&self->lock);
-  self->flushing = TRUE;
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-  zc_cuda_output_set_flushing (self->output.cuda, TRUE);
+  set_flushing (GST_PIPEWIRE_ZEROCOPY_SRC (src), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_pipewire_zerocopy_src_unlock_stop (GstBaseSrc *src)
 {
-  GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (src);
-
-  g_mutex_lock (&self->lock);
-  self->flushing = FALSE;
-  g_mutex_unlock (&self->lock);
-  zc_cuda_output_set_flushing (self->output.cuda, FALSE);
+  set_flushing (GST_PIPEWIRE_ZEROCOPY_SRC (src), FALSE);
   return TRUE;
 }
 
