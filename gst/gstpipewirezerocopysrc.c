@@ -109,9 +109,10 @@ struct _GstPipewireZerocopySrc
   ZcStream *stream;   /* set in start(), cleared in stop() */
   GstBuffer *pending; /* newest frame not yet pushed */
   guint pending_seq;
-  GstBuffer *last;       /* last picture pushed, for keepalive */
-  gboolean last_is_copy; /* last owns its memory (holds no PW buffer) */
-  GstVideoInfo info;     /* negotiated with PipeWire */
+  GstVideoInfo pending_info; /* the format @pending was made in */
+  GstBuffer *last;           /* last picture pushed, for keepalive */
+  gboolean last_is_copy;     /* last owns its memory (holds no PW buffer) */
+  GstVideoInfo info;         /* negotiated with PipeWire */
   guint64 modifier;
   guint format_seq;
   GError *error;
@@ -182,15 +183,25 @@ on_format_changed (gpointer user_data, const GstVideoInfo *info,
 }
 
 static void
-on_frame (gpointer user_data, GstBuffer *frame, guint format_seq)
+on_frame (gpointer user_data, GstBuffer *frame, guint format_seq,
+    const GstVideoInfo *info)
 {
   GstPipewireZerocopySrc *self = user_data;
   GstBuffer *older;
 
   g_mutex_lock (&self->lock);
+  if (format_seq < self->format_seq) {
+    /* Made before the latest renegotiation (it raced it on the data
+     * thread): never push a frame of the old size after the new caps. */
+    g_mutex_unlock (&self->lock);
+    zc_stats_add (&self->stats.frames_dropped, 1);
+    gst_buffer_unref (frame);
+    return;
+  }
   older = self->pending;
   self->pending = frame;
   self->pending_seq = format_seq;
+  self->pending_info = *info;
   g_mutex_unlock (&self->lock);
   /* Signalled after unlocking, so the woken streaming thread does not
    * block at once on the mutex this thread still holds (it re-checks
@@ -549,7 +560,7 @@ wait_for_work (GstPipewireZerocopySrc *self, guint keepalive_ms, ZcWork *work)
     if (self->pending) {
       work->frame = g_steal_pointer (&self->pending);
       work->frame_seq = self->pending_seq;
-      work->info = self->info;
+      work->info = self->pending_info;
       work->modifier = self->modifier;
       break;
     }

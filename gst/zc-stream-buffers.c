@@ -38,6 +38,14 @@ zc_slot_unref (ZcSlot *slot)
 }
 
 void
+zc_stream_requeue (ZcStream *s, struct pw_buffer *b)
+{
+  g_mutex_lock (&s->queue_lock);
+  pw_stream_queue_buffer (s->stream, b);
+  g_mutex_unlock (&s->queue_lock);
+}
+
+void
 zc_stream_on_add_buffer (void *data, struct pw_buffer *b)
 {
   ZcStream *s = data;
@@ -48,6 +56,8 @@ zc_stream_on_add_buffer (void *data, struct pw_buffer *b)
   g_mutex_init (&slot->lock);
   g_cond_init (&slot->cond);
   slot->pwb = b;
+  slot->info = s->info;
+  slot->format_seq = s->format_seq;
   slot->type = d->type;
   slot->maxsize = d->maxsize;
 
@@ -155,7 +165,7 @@ lease_release (gpointer data)
   g_mutex_unlock (&lease->slot->lock);
   pw_thread_loop_lock (s->loop);
   if (lease->slot->pwb && s->stream)
-    pw_stream_queue_buffer (s->stream, lease->slot->pwb);
+    zc_stream_requeue (s, lease->slot->pwb);
   pw_thread_loop_unlock (s->loop);
   zc_slot_unref (lease->slot);
   zc_stream_unref (s);
@@ -171,7 +181,7 @@ frame_is_usable (ZcStream *s, struct pw_buffer *b, gsize *out_stride)
   ZcSlot *slot = b->user_data;
   gsize width_bytes, need, stride;
 
-  if (!s->have_format || slot == NULL)
+  if (slot == NULL)
     return FALSE;
   h = spa_buffer_find_meta_data (b->buffer, SPA_META_Header, sizeof (*h));
   if ((h && (h->flags & SPA_META_HEADER_FLAG_CORRUPTED))
@@ -191,11 +201,11 @@ frame_is_usable (ZcStream *s, struct pw_buffer *b, gsize *out_stride)
     *out_stride = d->chunk->stride > 0 ? (gsize) d->chunk->stride : 0;
     return TRUE;
   }
-  width_bytes = (gsize) GST_VIDEO_INFO_WIDTH (&s->info) * 4;
+  width_bytes = (gsize) GST_VIDEO_INFO_WIDTH (&slot->info) * 4;
   stride = d->chunk->stride > 0
       ? (gsize) d->chunk->stride
-      : (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&s->info, 0);
-  need = stride * (GST_VIDEO_INFO_HEIGHT (&s->info) - 1) + width_bytes;
+      : (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&slot->info, 0);
+  need = stride * (GST_VIDEO_INFO_HEIGHT (&slot->info) - 1) + width_bytes;
   if (stride < width_bytes || d->chunk->size < need
       || (gsize) d->chunk->offset + d->chunk->size > d->maxsize
       || slot->data == NULL) {
@@ -203,7 +213,7 @@ frame_is_usable (ZcStream *s, struct pw_buffer *b, gsize *out_stride)
     GST_WARNING ("skipping a torn or short buffer: size %u offset %u stride "
                  "%d, a %dx%d frame needs %" G_GSIZE_FORMAT,
         d->chunk->size, d->chunk->offset, d->chunk->stride,
-        GST_VIDEO_INFO_WIDTH (&s->info), GST_VIDEO_INFO_HEIGHT (&s->info),
+        GST_VIDEO_INFO_WIDTH (&slot->info), GST_VIDEO_INFO_HEIGHT (&slot->info),
         need);
     return FALSE;
   }
@@ -302,7 +312,7 @@ wrap_frame (ZcStream *s, struct pw_buffer *b, gsize stride)
         gst_memory_new_wrapped (
             0, copy, d->chunk->size, 0, d->chunk->size, copy, g_free));
     zc_stats_add (&s->stats->bytes_copied, (gint64) d->chunk->size);
-    pw_stream_queue_buffer (s->stream, b);
+    zc_stream_requeue (s, b);
   } else {
     lease = lease_new (s, slot);
     /* Lent, not copied: the PipeWire buffer goes back when this memory is
@@ -315,16 +325,16 @@ wrap_frame (ZcStream *s, struct pw_buffer *b, gsize stride)
         GST_MINI_OBJECT_CAST (buf), lease_quark (), lease, NULL);
   }
   gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
-      GST_VIDEO_INFO_FORMAT (&s->info), GST_VIDEO_INFO_WIDTH (&s->info),
-      GST_VIDEO_INFO_HEIGHT (&s->info), MAX (slot->n_planes, 1), offset,
+      GST_VIDEO_INFO_FORMAT (&slot->info), GST_VIDEO_INFO_WIDTH (&slot->info),
+      GST_VIDEO_INFO_HEIGHT (&slot->info), MAX (slot->n_planes, 1), offset,
       strides);
 
   crop =
       spa_buffer_find_meta_data (b->buffer, SPA_META_VideoCrop, sizeof (*crop));
   if (crop && spa_meta_region_is_valid (crop)
-      && (crop->region.size.width < (guint) GST_VIDEO_INFO_WIDTH (&s->info)
+      && (crop->region.size.width < (guint) GST_VIDEO_INFO_WIDTH (&slot->info)
           || crop->region.size.height
-              < (guint) GST_VIDEO_INFO_HEIGHT (&s->info))) {
+              < (guint) GST_VIDEO_INFO_HEIGHT (&slot->info))) {
     GstVideoCropMeta *cm = gst_buffer_add_video_crop_meta (buf);
     cm->x = crop->region.position.x;
     cm->y = crop->region.position.y;
@@ -354,11 +364,11 @@ zc_stream_on_process (void *data)
    * a producer with all its buffers checked out stalls. */
   while ((b = pw_stream_dequeue_buffer (s->stream)) != NULL) {
     if (!frame_is_usable (s, b, &stride)) {
-      pw_stream_queue_buffer (s->stream, b);
+      zc_stream_requeue (s, b);
       continue;
     }
     if (newest) {
-      pw_stream_queue_buffer (s->stream, newest);
+      zc_stream_requeue (s, newest);
       zc_stats_add (&s->stats->frames_dropped, 1);
     }
     newest = b;
@@ -367,9 +377,11 @@ zc_stream_on_process (void *data)
   if (newest == NULL)
     return;
   zc_stats_add (&s->stats->frames_received, 1);
-  if (s->callbacks.frame)
-    s->callbacks.frame (
-        s->user_data, wrap_frame (s, newest, newest_stride), s->format_seq);
+  if (s->callbacks.frame) {
+    ZcSlot *slot = newest->user_data;
+    s->callbacks.frame (s->user_data, wrap_frame (s, newest, newest_stride),
+        slot->format_seq, &slot->info);
+  }
 }
 
 gboolean

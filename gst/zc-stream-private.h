@@ -26,6 +26,11 @@ typedef struct
   guint32 strides[4];
   gpointer user_data; /* zc_stream_frame_set_data() */
   GDestroyNotify user_destroy;
+  /* The format this buffer was made for: frames are read with it, not with
+   * the stream's current one, which may have moved on (process runs on the
+   * data thread, renegotiation on the loop thread). */
+  GstVideoInfo info;
+  guint format_seq;
   /* Frames lent downstream; @lock and @cond are leaf locks (never held
    * while taking another) so remove_buffer can wait on them. */
   GMutex lock;
@@ -72,6 +77,11 @@ struct _ZcStream
   GstAllocator *dmabuf_allocator;
   gint n_buffers;  /* PipeWire thread only */
   gint lent_slots; /* atomic: buffers with frames downstream */
+  /* pw_stream_queue_buffer is for one thread at a time: the data thread
+   * (process, which runs there with PW_STREAM_FLAG_RT_PROCESS and without
+   * the loop lock) and the threads where frames are freed both requeue.
+   * A leaf lock: taken last, never held while taking another. */
+  GMutex queue_lock;
   gboolean have_format;
   GstVideoInfo info;
   guint format_seq;
@@ -99,6 +109,9 @@ guint zc_stream_build_enum_formats (
  * modifier left, stops accepting DMA-BUF. The caller renegotiates. */
 ZcModifiersDrop zc_stream_forget_modifier (
     ZcStream *s, guint32 fourcc, guint64 modifier);
+
+/* Gives a buffer back to PipeWire, from any thread. */
+void zc_stream_requeue (ZcStream *s, struct pw_buffer *b);
 
 /* pw_stream events handled in zc-stream-buffers.c. */
 void zc_stream_on_add_buffer (void *data, struct pw_buffer *b);

@@ -57,6 +57,7 @@ zc_stream_unref (ZcStream *s)
   if (s->dmabuf_allocator)
     gst_object_unref (s->dmabuf_allocator);
   g_free (s->node_serial);
+  g_mutex_clear (&s->queue_lock);
   g_free (s);
 }
 
@@ -461,8 +462,11 @@ connect_stream (ZcStream *s, const ZcStreamConfig *config, GError **error)
       &timeout, NULL, false);
 
   res = pw_stream_connect (s->stream, PW_DIRECTION_INPUT, s->node_id,
-      PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_DONT_RECONNECT, params,
-      n_params);
+      /* RT_PROCESS: process() runs on the data thread, saving a wake-up
+       * of the loop thread per frame (zc-stream-private.h: queue_lock). */
+      PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_DONT_RECONNECT
+          | PW_STREAM_FLAG_RT_PROCESS,
+      params, n_params);
   if (res < 0) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_STREAM,
         "Could not connect a PipeWire stream to node %u: %s", s->node_id,
@@ -486,6 +490,7 @@ zc_stream_new (const ZcStreamConfig *config, const ZcStreamCallbacks *callbacks,
 
   s = g_new0 (ZcStream, 1);
   s->refcount = 1;
+  g_mutex_init (&s->queue_lock);
   s->callbacks = *callbacks;
   s->user_data = user_data;
   s->stats = config->stats;

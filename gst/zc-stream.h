@@ -35,8 +35,10 @@ zc_stats_get (gint64 *counter)
 
 typedef struct _ZcStream ZcStream;
 
-/* The callbacks run on the PipeWire thread with its loop lock held: they
- * must not block, and must not take a lock that is held while calling into
+/* format_changed and error run on the PipeWire loop thread with its loop
+ * lock held; frame runs on PipeWire's data thread (the stream processes
+ * there, PW_STREAM_FLAG_RT_PROCESS: one thread hop less per frame) without
+ * it. None may block, or take a lock that is held while calling into
  * ZcStream (see the lock order in gstpipewirezerocopysrc.c). */
 typedef struct
 {
@@ -45,8 +47,11 @@ typedef struct
       guint64 modifier, guint format_seq);
   /* The newest frame; the callee owns @frame. Its memory belongs to a
    * PipeWire buffer that goes back to the producer when @frame (and every
-   * buffer sharing its memory) is freed. PTS is CLOCK_MONOTONIC ns. */
-  void (*frame) (gpointer user_data, GstBuffer *frame, guint format_seq);
+   * buffer sharing its memory) is freed. PTS is CLOCK_MONOTONIC ns.
+   * @format_seq and @info are the format the frame was made in: a frame
+   * may still arrive from before the latest format_changed. */
+  void (*frame) (gpointer user_data, GstBuffer *frame, guint format_seq,
+      const GstVideoInfo *info);
   /* The stream cannot go on; @error says why and what to do. */
   void (*error) (gpointer user_data, const GError *error);
 } ZcStreamCallbacks;
