@@ -696,23 +696,22 @@ gst_pipewire_zerocopy_src_create (GstPushSrc *psrc, GstBuffer **outbuf)
     }
   } while (*outbuf == NULL);
 
+  GST_BUFFER_DTS (*outbuf) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (*outbuf) = GST_CLOCK_TIME_NONE;
+  g_mutex_lock (&self->lock);
   if (work.frame_seq != 0 && keep_last) {
     /* Holding the last picture keeps one PipeWire buffer out until the
      * next frame, or until keepalive copies it: never longer. A CUDA
      * buffer holds none; a DMA-BUF is resent as it is (a copy would land
      * in system memory). */
-    g_mutex_lock (&self->lock);
     replaced = self->last;
     self->last = gst_buffer_ref (*outbuf);
     self->last_is_copy = owns_memory;
-    g_mutex_unlock (&self->lock);
-    gst_clear_buffer (&replaced);
   }
-  GST_BUFFER_DTS (*outbuf) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_DURATION (*outbuf) = GST_CLOCK_TIME_NONE;
-  g_mutex_lock (&self->lock);
   self->last_push_us = g_get_monotonic_time ();
   g_mutex_unlock (&self->lock);
+  /* Outside the lock: freeing a frame requeues its PipeWire buffer. */
+  gst_clear_buffer (&replaced);
   return GST_FLOW_OK;
 }
 
