@@ -10,6 +10,14 @@
  *
  * A damage-based screen sends nothing while it holds still: keepalive-time
  * resends a copy of the last picture so encoders and viewers keep going.
+ * The first resend after a real frame waits half a keepalive-time longer,
+ * so a producer repainting at about that period is never doubled, and a
+ * frame right behind a resend follows it by at least 5 ms; PTS rise
+ * strictly across resends, renegotiations and pauses.
+ *
+ * When the producer sends the cursor as metadata (Mutter's ScreenCast
+ * cursor-mode 2), every change of the pointer's position or shape is posted
+ * as an element message named "zc-cursor" (fields in zc-cursor.h).
  *
  * ## Example launch line
  * |[
@@ -125,6 +133,7 @@ struct _GstPipewireZerocopySrc
   guint caps_seq;
   GstCaps *current_caps;
   gint64 last_push_us;
+  gboolean last_push_resent; /* the last push was a keepalive copy */
   GstClockTime last_pts;
 };
 
@@ -227,10 +236,22 @@ on_stream_error (gpointer user_data, const GError *error)
   g_mutex_unlock (&self->lock);
 }
 
+/* Data thread. The bus is thread-safe; the application reads the pointer
+ * from there (zerocast sends it to viewers beside the video). */
+static void
+on_cursor (gpointer user_data, GstStructure *cursor)
+{
+  GstPipewireZerocopySrc *self = user_data;
+
+  gst_element_post_message (
+      GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), cursor));
+}
+
 static const ZcStreamCallbacks stream_callbacks = {
   .format_changed = on_format_changed,
   .frame = on_frame,
   .error = on_stream_error,
+  .cursor = on_cursor,
 };
 
 /* --- errors */
@@ -286,7 +307,7 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc *src)
       gst_pad_peer_query_caps (GST_BASE_SRC_PAD (src), NULL);
   ok = zc_output_choose (&self->output, GST_ELEMENT (self), requested,
       render_node, device_id, &self->cuda_ctx, &error);
-  g_free (render_node);
+  config.render_node = render_node; /* for explicit sync; copied */
   if (!ok)
     goto failed;
 
@@ -326,9 +347,11 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc *src)
   g_mutex_unlock (&self->lock);
   self->caps_seq = 0;
   self->last_push_us = 0;
+  self->last_push_resent = FALSE;
   self->last_pts = GST_CLOCK_TIME_NONE;
 
   stream = zc_stream_new (&config, &stream_callbacks, self, &error);
+  g_clear_pointer (&render_node, g_free);
   if (stream == NULL)
     goto failed;
   g_mutex_lock (&self->lock);
@@ -337,6 +360,7 @@ gst_pipewire_zerocopy_src_start (GstBaseSrc *src)
   return TRUE;
 
 failed:
+  g_free (render_node);
   post_error (self, error);
   g_error_free (error);
   zc_output_clear (&self->output);
@@ -456,8 +480,7 @@ gst_pipewire_zerocopy_src_query (GstBaseSrc *src, GstQuery *query)
 /* --- streaming */
 
 /* PipeWire stamps frames with CLOCK_MONOTONIC. Convert through the frame's
- * age rather than assuming the pipeline clock is monotonic, and keep PTS
- * strictly rising whatever the producer says. */
+ * age rather than assuming the pipeline clock is monotonic. */
 static GstClockTime
 running_time_of (GstPipewireZerocopySrc *self, GstClockTime capture_mono)
 {
@@ -475,6 +498,14 @@ running_time_of (GstPipewireZerocopySrc *self, GstClockTime capture_mono)
     if (now > base + age)
       rt = now - base - age;
   }
+  return rt;
+}
+
+/* The PTS to push with: strictly rising whatever the producer says, and
+ * across renegotiations and pauses. */
+static GstClockTime
+rising_pts (GstPipewireZerocopySrc *self, GstClockTime rt)
+{
   if (GST_CLOCK_TIME_IS_VALID (self->last_pts) && rt <= self->last_pts)
     rt = self->last_pts + 1;
   self->last_pts = rt;
@@ -522,17 +553,45 @@ typedef struct
   guint64 modifier;
 } ZcWork;
 
+/* When the next keepalive copy is due. A producer repainting at exactly
+ * keepalive-time (a 10 fps desktop, the default 100 ms) would race a timer
+ * of that length, and whichever lost would come a few microseconds after
+ * the other: two pushes of nearly one instant, doubling the frame rate. So
+ * the first resend after a real frame waits half a keepalive-time longer;
+ * later ones, on a desktop that is really still, come every keepalive-time.
+ * Measured from the last push, of a frame or a copy. */
+static gint64
+keepalive_due (GstPipewireZerocopySrc *self, guint keepalive_ms)
+{
+  gint64 wait_us = (gint64) keepalive_ms * 1000;
+
+  if (!self->last_push_resent)
+    wait_us += wait_us / 2;
+  return self->last_push_us + wait_us;
+}
+
+/* The least time between a keepalive copy and the frame after it. Pushed
+ * microseconds apart, the two mislead whoever paces or measures by PTS,
+ * and a muxer with a 1 ms time base (mp4mux at 10 fps) gives the copy a
+ * zero duration. Short against a frame's latency. */
+static gint64
+keepalive_gap_us (guint keepalive_ms)
+{
+  return MIN ((gint64) 5000, (gint64) keepalive_ms * 1000 / 2);
+}
+
 /* Waits for a frame, a keepalive deadline, EOS, an error or a flush. */
 static GstFlowReturn
 wait_for_work (GstPipewireZerocopySrc *self, guint keepalive_ms, ZcWork *work)
 {
   GstFlowReturn ret = GST_FLOW_OK;
   GError *error = NULL;
+  gint64 gap_us = keepalive_gap_us (keepalive_ms);
 
   memset (work, 0, sizeof (*work));
   g_mutex_lock (&self->lock);
   for (;;) {
-    gint64 due = self->last_push_us + (gint64) keepalive_ms * 1000;
+    gint64 due = keepalive_due (self, keepalive_ms);
     gboolean keepalive =
         keepalive_ms > 0 && self->last && self->last_push_us > 0;
 
@@ -556,6 +615,13 @@ wait_for_work (GstPipewireZerocopySrc *self, guint keepalive_ms, ZcWork *work)
         ret = GST_FLOW_EOS;
       }
       break;
+    }
+    if (self->pending && self->last_push_resent
+        && g_get_monotonic_time () < self->last_push_us + gap_us) {
+      /* Right behind a keepalive copy: wait out the gap (a newer frame
+       * may replace this one meanwhile). */
+      g_cond_wait_until (&self->cond, &self->lock, self->last_push_us + gap_us);
+      continue;
     }
     if (self->pending) {
       work->frame = g_steal_pointer (&self->pending);
@@ -660,6 +726,7 @@ gst_pipewire_zerocopy_src_create (GstPushSrc *psrc, GstBuffer **outbuf)
   GstPipewireZerocopySrc *self = GST_PIPEWIRE_ZEROCOPY_SRC (psrc);
   GstBuffer *replaced = NULL;
   gboolean keep_last, owns_memory = TRUE;
+  GstClockTime capture;
   guint keepalive_ms;
   GstFlowReturn ret;
   ZcWork work;
@@ -670,30 +737,47 @@ gst_pipewire_zerocopy_src_create (GstPushSrc *psrc, GstBuffer **outbuf)
   GST_OBJECT_UNLOCK (self);
 
   do {
+    gboolean superseded;
+
     ret = wait_for_work (self, keepalive_ms, &work);
     if (ret != GST_FLOW_OK)
       return ret;
     if (work.last) {
       *outbuf = make_keepalive (self, work.last, work.last_is_copy);
       gst_buffer_unref (work.last);
+      /* A frame that came while the copy was made supersedes it: push
+       * one of the two, the new picture, never both. (An EOS resend is
+       * the last push whatever came.) */
+      g_mutex_lock (&self->lock);
+      superseded = self->pending != NULL && !self->eos_requested;
+      g_mutex_unlock (&self->lock);
+      if (superseded) {
+        GST_LOG_OBJECT (self, "keepalive superseded by a new frame");
+        gst_clear_buffer (outbuf);
+        continue;
+      }
       zc_stats_add (&self->stats.frames_resent, 1);
-      GST_BUFFER_PTS (*outbuf) =
-          running_time_of (self, (GstClockTime) g_get_monotonic_time () * 1000);
+      GST_BUFFER_PTS (*outbuf) = rising_pts (self,
+          running_time_of (
+              self, (GstClockTime) g_get_monotonic_time () * 1000));
       GST_LOG_OBJECT (self, "keepalive resend, pts %" GST_TIME_FORMAT,
           GST_TIME_ARGS (GST_BUFFER_PTS (*outbuf)));
       break;
     }
-    /* The capture time, before produce() may replace the buffer. */
-    GST_BUFFER_PTS (work.frame) =
-        running_time_of (self, GST_BUFFER_PTS (work.frame));
-    {
-      GstClockTime pts = GST_BUFFER_PTS (work.frame);
-      ret = produce (self, &work, outbuf, &owns_memory);
-      if (ret != GST_FLOW_OK)
-        return ret;
-      if (*outbuf)
-        GST_BUFFER_PTS (*outbuf) = pts;
-    }
+    /* The capture time, before produce() may replace the buffer. A frame
+     * right behind a keepalive copy (held back in wait_for_work) is
+     * stamped at least the gap after it too: one captured before the copy
+     * went out (the producer stalled past the keepalive, then came) would
+     * otherwise get the copy's PTS plus 1 ns. */
+    capture = running_time_of (self, GST_BUFFER_PTS (work.frame));
+    if (self->last_push_resent && GST_CLOCK_TIME_IS_VALID (self->last_pts))
+      capture = MAX (capture,
+          self->last_pts + keepalive_gap_us (keepalive_ms) * GST_USECOND);
+    ret = produce (self, &work, outbuf, &owns_memory);
+    if (ret != GST_FLOW_OK)
+      return ret;
+    if (*outbuf)
+      GST_BUFFER_PTS (*outbuf) = rising_pts (self, capture);
   } while (*outbuf == NULL);
 
   GST_BUFFER_DTS (*outbuf) = GST_CLOCK_TIME_NONE;
@@ -709,6 +793,7 @@ gst_pipewire_zerocopy_src_create (GstPushSrc *psrc, GstBuffer **outbuf)
     self->last_is_copy = owns_memory;
   }
   self->last_push_us = g_get_monotonic_time ();
+  self->last_push_resent = work.frame_seq == 0;
   g_mutex_unlock (&self->lock);
   /* Outside the lock: freeing a frame requeues its PipeWire buffer. */
   gst_clear_buffer (&replaced);
@@ -954,7 +1039,8 @@ gst_pipewire_zerocopy_src_class_init (GstPipewireZerocopySrcClass *klass)
       g_param_spec_uint ("keepalive-time", "Keepalive time (ms)",
           "When the producer sends no frame for this long (a damage-based "
           "screen holding still), push a copy of the last frame with a new "
-          "timestamp; 0 disables",
+          "timestamp (the first copy after a frame waits half as long "
+          "again, so a producer at this period is not doubled); 0 disables",
           0, G_MAXUINT, DEFAULT_KEEPALIVE_TIME,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_PLAYING));

@@ -20,6 +20,19 @@
 GST_DEBUG_CATEGORY_STATIC (zc_output_debug);
 #define GST_CAT_DEFAULT zc_output_debug
 
+/* Every entry point may be the first (the unit tests call them directly). */
+static void
+init_debug (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (
+        zc_output_debug, "zcoutput", 0, "zerocast output mode");
+    g_once_init_leave (&once, 1);
+  }
+}
+
 void
 zc_output_clear (ZcOutput *out)
 {
@@ -49,6 +62,22 @@ peer_takes_feature (GstCaps *peer, const gchar *feature)
   for (guint i = 0; i < gst_caps_get_size (peer); i++) {
     GstCapsFeatures *f = gst_caps_get_features (peer, i);
     if (f && gst_caps_features_contains (f, feature))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Does downstream take frames in system memory at all? ANY does. */
+static gboolean
+peer_takes_system (GstCaps *peer)
+{
+  if (peer == NULL || gst_caps_is_any (peer))
+    return TRUE;
+  for (guint i = 0; i < gst_caps_get_size (peer); i++) {
+    GstCapsFeatures *f = gst_caps_get_features (peer, i);
+    if (f == NULL || gst_caps_features_is_any (f)
+        || gst_caps_features_contains (
+            f, GST_CAPS_FEATURE_MEMORY_SYSTEM_MEMORY))
       return TRUE;
   }
   return FALSE;
@@ -154,8 +183,7 @@ zc_output_choose (ZcOutput *out, GstElement *element, ZcOutputMode requested,
   GError *why = NULL;
   gboolean ok = TRUE;
 
-  GST_DEBUG_CATEGORY_INIT (
-      zc_output_debug, "zcoutput", 0, "zerocast output mode");
+  init_debug ();
 
   switch (requested) {
     case ZC_OUTPUT_MODE_CUDA:
@@ -182,12 +210,17 @@ zc_output_choose (ZcOutput *out, GstElement *element, ZcOutputMode requested,
       }
       if (peer_takes_feature (out->peer_caps, "memory:DMABuf")) {
         open_egl (out, render_node);
-        if (out->egl) {
+        /* Without EGL only the layouts every importer knows (linear) are
+         * offered; still DMA-BUF for a downstream that takes nothing else
+         * (a VA-API encoder behind a DMA_DRM capsfilter), so a producer
+         * without DMA-BUF is a clear error rather than caps that fail. */
+        if (out->egl || !peer_takes_system (out->peer_caps)) {
           out->mode = ZC_OUTPUT_MODE_DMABUF;
           GST_INFO_OBJECT (element,
               "output-mode=auto chose DMA-BUF (no CUDA: "
-              "%s)",
-              why->message);
+              "%s%s)",
+              why->message,
+              out->egl ? "" : "; no EGL, downstream takes only DMA-BUF");
           break;
         }
       }
@@ -268,6 +301,7 @@ zc_output_data_types (
 {
   guint32 shm = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr);
 
+  init_debug ();
   switch (out->mode) {
     case ZC_OUTPUT_MODE_CUDA:
       /* DMA-BUF when EGL can import it, shared memory always. */

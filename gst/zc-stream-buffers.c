@@ -11,6 +11,8 @@
  * until the last frame using it is gone.
  */
 #define _GNU_SOURCE /* mremap */
+#include "zc-config.h"
+
 #include "zc-stream-private.h"
 
 #include <errno.h>
@@ -37,9 +39,99 @@ zc_slot_unref (ZcSlot *slot)
   g_free (slot);
 }
 
+#if ZC_HAVE_PW_1_2
+/* The explicit-sync timeline of a buffer: its SyncTimeline meta and the
+ * two SyncObj blocks after the planes (acquire, then release). NULL when
+ * it has none (not negotiated, or a producer that left them out). */
+static struct spa_meta_sync_timeline *
+find_sync_timeline (struct pw_buffer *b, gint *acquire_fd, gint *release_fd)
+{
+  struct spa_buffer *sb = b->buffer;
+  struct spa_meta_sync_timeline *st =
+      spa_buffer_find_meta_data (sb, SPA_META_SyncTimeline, sizeof (*st));
+
+  if (st == NULL || sb->n_datas < 3
+      || sb->datas[sb->n_datas - 2].type != SPA_DATA_SyncObj
+      || sb->datas[sb->n_datas - 1].type != SPA_DATA_SyncObj)
+    return NULL;
+  *acquire_fd = (gint) sb->datas[sb->n_datas - 2].fd;
+  *release_fd = (gint) sb->datas[sb->n_datas - 1].fd;
+  return st;
+}
+
+/* The DRM device for the ioctls, opened at the first buffer with a
+ * timeline (data thread). Without one, frames go out unsynchronised and
+ * the producer gets no release: said once, loudly. */
+static ZcSyncobj *
+ensure_syncobj (ZcStream *s)
+{
+  GError *error = NULL;
+  ZcSyncobj *sync = g_atomic_pointer_get (&s->syncobj);
+
+  if (sync || s->syncobj_failed)
+    return sync;
+  sync = zc_syncobj_open (s->render_node, &error);
+  if (sync == NULL) {
+    GST_WARNING ("the producer uses explicit sync, but it cannot be honoured "
+                 "(%s): frames may be read before the GPU finished them",
+        error->message);
+    g_error_free (error);
+    s->syncobj_failed = TRUE;
+    return NULL;
+  }
+  g_atomic_pointer_set (&s->syncobj, sync);
+  return sync;
+}
+
+/* Tells the producer we are done with the buffer: its release point,
+ * before it goes back (any thread). */
+static void
+signal_release (ZcStream *s, struct pw_buffer *b)
+{
+  ZcSyncobj *sync = g_atomic_pointer_get (&s->syncobj);
+  struct spa_meta_sync_timeline *st;
+  gint acquire_fd, release_fd;
+  GError *error = NULL;
+
+  if (sync == NULL
+      || (st = find_sync_timeline (b, &acquire_fd, &release_fd)) == NULL)
+    return;
+  if (!zc_syncobj_signal (sync, release_fd, st->release_point, &error)) {
+    GST_WARNING ("explicit sync release: %s", error->message);
+    g_error_free (error);
+  }
+}
+
+/* Waits, at most a frame's time, until the producer's GPU has finished
+ * the picture; FALSE when it did not (the frame is then not read). */
+static gboolean
+wait_acquire (ZcStream *s, struct pw_buffer *b)
+{
+  struct spa_meta_sync_timeline *st;
+  gint acquire_fd, release_fd;
+  GError *error = NULL;
+  ZcSyncobj *sync;
+
+  st = find_sync_timeline (b, &acquire_fd, &release_fd);
+  if (st == NULL || (sync = ensure_syncobj (s)) == NULL)
+    return TRUE;
+  if (!zc_syncobj_wait (sync, acquire_fd, st->acquire_point,
+          100 * G_GINT64_CONSTANT (1000000), &error)) {
+    GST_WARNING (
+        "explicit sync acquire: %s; dropping the frame", error->message);
+    g_error_free (error);
+    return FALSE;
+  }
+  return TRUE;
+}
+#endif
+
 void
 zc_stream_requeue (ZcStream *s, struct pw_buffer *b)
 {
+#if ZC_HAVE_PW_1_2
+  signal_release (s, b);
+#endif
   g_mutex_lock (&s->queue_lock);
   pw_stream_queue_buffer (s->stream, b);
   g_mutex_unlock (&s->queue_lock);
@@ -81,9 +173,13 @@ zc_stream_on_add_buffer (void *data, struct pw_buffer *b)
     }
   } else if (d->type == SPA_DATA_DmaBuf) {
     /* Imported (if at all) by the consumer, once, via frame data. */
-    slot->n_planes = MIN (b->buffer->n_datas, G_N_ELEMENTS (slot->fds));
-    for (guint i = 0; i < slot->n_planes; i++)
-      slot->fds[i] = (gint) b->buffer->datas[i].fd;
+    /* Only the DmaBuf blocks are planes: explicit sync adds two SyncObj
+     * blocks after them. */
+    while (slot->n_planes < MIN (b->buffer->n_datas, G_N_ELEMENTS (slot->fds))
+        && b->buffer->datas[slot->n_planes].type == SPA_DATA_DmaBuf) {
+      slot->fds[slot->n_planes] = (gint) b->buffer->datas[slot->n_planes].fd;
+      slot->n_planes++;
+    }
   } else if (d->type == SPA_DATA_MemPtr && d->data) {
     /* MemPtr points into PipeWire's own mapping of a shared block, which it
      * unmaps when the buffer is removed. mremap with old_size 0 makes a
@@ -363,6 +459,16 @@ zc_stream_on_process (void *data)
   /* Drain to the newest picture and give every other buffer back at once:
    * a producer with all its buffers checked out stalls. */
   while ((b = pw_stream_dequeue_buffer (s->stream)) != NULL) {
+    GstStructure *cursor;
+
+    /* Every buffer, frames and cursor-only ones alike, before any goes
+     * back: the pointer moves over still pictures too. */
+    if (s->callbacks.cursor
+        && (cursor = zc_cursor_read (b->buffer, &s->cursor)))
+      s->callbacks.cursor (s->user_data, cursor);
+    GST_LOG ("buffer %p: chunk size %u flags 0x%x", (gpointer) b,
+        b->buffer->datas[0].chunk->size,
+        (guint) b->buffer->datas[0].chunk->flags);
     if (!frame_is_usable (s, b, &stride)) {
       zc_stream_requeue (s, b);
       continue;
@@ -376,6 +482,13 @@ zc_stream_on_process (void *data)
   }
   if (newest == NULL)
     return;
+#if ZC_HAVE_PW_1_2
+  if (!wait_acquire (s, newest)) {
+    zc_stream_requeue (s, newest);
+    zc_stats_add (&s->stats->frames_dropped, 1);
+    return;
+  }
+#endif
   zc_stats_add (&s->stats->frames_received, 1);
   if (s->callbacks.frame) {
     ZcSlot *slot = newest->user_data;

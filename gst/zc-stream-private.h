@@ -3,9 +3,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "zc-cursor.h"
 #include "zc-stream.h"
 
 #include "zc-error.h"
+#include "zc-syncobj.h"
 
 G_BEGIN_DECLS
 
@@ -82,9 +84,16 @@ struct _ZcStream
    * the loop lock) and the threads where frames are freed both requeue.
    * A leaf lock: taken last, never held while taking another. */
   GMutex queue_lock;
+  ZcCursorState cursor; /* data thread only */
   gboolean have_format;
   GstVideoInfo info;
   guint format_seq;
+  /* Explicit sync (SPA_META_SyncTimeline, asked for only with DMA-BUF):
+   * the DRM device the syncobj ioctls go through, opened on the data
+   * thread at the first buffer that carries the meta. */
+  gchar *render_node;
+  ZcSyncobj *syncobj;
+  gboolean syncobj_failed; /* said once why there is none */
 };
 
 /* Registers the zcstream debug category (once). */
@@ -110,7 +119,18 @@ guint zc_stream_build_enum_formats (
 ZcModifiersDrop zc_stream_forget_modifier (
     ZcStream *s, guint32 fourcc, guint64 modifier);
 
-/* Gives a buffer back to PipeWire, from any thread. */
+/* The Buffers and Meta params for a negotiated format: @dmabuf when it
+ * has a modifier (the producer allocates DMA-BUFs). With DMA-BUF on
+ * PipeWire >= 1.2 the first Buffers params ask for the SyncTimeline meta
+ * and its two SyncObj blocks, the rest do without (a producer that has
+ * no explicit sync). Returns how many were written to @params (room for
+ * ZC_STREAM_MAX_BUFFER_PARAMS). */
+#define ZC_STREAM_MAX_BUFFER_PARAMS 12
+guint zc_stream_build_buffer_params (struct spa_pod_builder *b,
+    guint32 data_types, gboolean dmabuf, const struct spa_pod **params);
+
+/* Gives a buffer back to PipeWire, from any thread; signals its release
+ * point first when it carries a sync timeline. */
 void zc_stream_requeue (ZcStream *s, struct pw_buffer *b);
 
 /* pw_stream events handled in zc-stream-buffers.c. */

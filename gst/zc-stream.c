@@ -5,10 +5,13 @@
  * negotiation, and a pw_stream. What happens to its buffers, mapped once
  * and lent downstream as frames, is in zc-stream-buffers.c.
  */
+#include "zc-config.h"
+
 #include "zc-stream-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <spa/param/video/format-utils.h>
@@ -57,6 +60,8 @@ zc_stream_unref (ZcStream *s)
   if (s->dmabuf_allocator)
     gst_object_unref (s->dmabuf_allocator);
   g_free (s->node_serial);
+  zc_syncobj_free (s->syncobj);
+  g_free (s->render_node);
   g_mutex_clear (&s->queue_lock);
   g_free (s);
 }
@@ -248,7 +253,10 @@ check_node_formats (ZcStream *s, const ZcStreamConfig *config, GError **error)
   if (config->data_types == (1u << SPA_DATA_DmaBuf) && !s->offered_dmabuf) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_NOT_NEGOTIATED,
         "PipeWire node %u offers no DMA-BUF, only shared memory (a software "
-        "or headless compositor). Use output-mode=system or auto.",
+        "or headless compositor), and DMA-BUF is all that was asked for "
+        "(output-mode=dmabuf, or a downstream that takes only "
+        "memory:DMABuf). Use output-mode=system, or let downstream take "
+        "system memory (videoconvert or vapostproc before the encoder).",
         s->node_id);
     return FALSE;
   }
@@ -292,39 +300,84 @@ on_state_changed (void *data, enum pw_stream_state old,
         s->node_id);
 }
 
-static void
-update_buffer_params (ZcStream *s)
-{
-  guint8 buffer[1024];
-  struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
-  const struct spa_pod *params[5];
-  guint n = 0;
-  guint32 fd_types = s->data_types & ~(1u << SPA_DATA_MemPtr);
+/* Enough buffers that frames held downstream (an encoder's lookahead, a
+ * sink's last sample) are lent, not copied: wrap_frame copies once all
+ * but three are downstream. PipeWire 1.6 settles a range on the producer's
+ * default (4 for many producers, every frame then copied), so this many is
+ * asked for first, and fewer only from a producer that cannot give it. */
+#define ZC_BUFFERS_WANTED 8
+#define ZC_BUFFERS_MAX 16
 
-  /* Buffers params in order of preference. MemFd (and DMA-BUF) first: we
-   * map those ourselves, so a frame held downstream stays valid even after
-   * PipeWire removes its buffer. MemPtr, PipeWire's own mapping, only for a
-   * producer that offers nothing else. */
-  if (fd_types != 0 && fd_types != s->data_types)
-    params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamBuffers,
-        SPA_PARAM_Buffers, SPA_PARAM_BUFFERS_buffers,
-        SPA_POD_CHOICE_RANGE_Int (8, 2, 16), SPA_PARAM_BUFFERS_blocks,
-        SPA_POD_Int (1), SPA_PARAM_BUFFERS_dataType,
-        SPA_POD_CHOICE_FLAGS_Int (fd_types));
-  params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamBuffers,
-      SPA_PARAM_Buffers,
-      /* Enough that frames held downstream (an encoder's lookahead, the
-       * keepalive's last frame) never starve the producer. */
-      SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int (8, 2, 16),
+static const struct spa_pod *
+buffers_param (struct spa_pod_builder *b, gint min, guint32 data_types)
+{
+  return spa_pod_builder_add_object (b, SPA_TYPE_OBJECT_ParamBuffers,
+      SPA_PARAM_Buffers, SPA_PARAM_BUFFERS_buffers,
+      SPA_POD_CHOICE_RANGE_Int (ZC_BUFFERS_WANTED, min, ZC_BUFFERS_MAX),
       SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (1), SPA_PARAM_BUFFERS_dataType,
-      SPA_POD_CHOICE_FLAGS_Int (s->data_types));
-  params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamMeta,
+      SPA_POD_CHOICE_FLAGS_Int (data_types));
+}
+
+#if ZC_HAVE_PW_1_2
+/* A DMA-BUF layout with explicit sync: the plane, then the acquire and
+ * release syncobjs as two more blocks, and the SyncTimeline meta required
+ * (metaType), so a producer without explicit sync does not match it and
+ * takes a plain one below. */
+static const struct spa_pod *
+sync_buffers_param (struct spa_pod_builder *b, gint min)
+{
+  return spa_pod_builder_add_object (b, SPA_TYPE_OBJECT_ParamBuffers,
+      SPA_PARAM_Buffers, SPA_PARAM_BUFFERS_buffers,
+      SPA_POD_CHOICE_RANGE_Int (ZC_BUFFERS_WANTED, min, ZC_BUFFERS_MAX),
+      SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (3), SPA_PARAM_BUFFERS_metaType,
+      SPA_POD_CHOICE_FLAGS_Int (1 << SPA_META_SyncTimeline),
+      SPA_PARAM_BUFFERS_dataType,
+      SPA_POD_CHOICE_FLAGS_Int (1 << SPA_DATA_DmaBuf));
+}
+#endif
+
+guint
+zc_stream_build_buffer_params (struct spa_pod_builder *b, guint32 data_types,
+    gboolean dmabuf, const struct spa_pod **params)
+{
+  guint n = 0;
+  guint32 fd_types = data_types & ~(1u << SPA_DATA_MemPtr);
+  const gint mins[] = { ZC_BUFFERS_WANTED, 2 };
+
+#if ZC_HAVE_PW_1_2
+  /* Explicit sync only where it means something: a GPU producer's
+   * DMA-BUF. With shared memory the producer's CPU wrote the pixels before
+   * it queued the buffer; there is nothing to wait for. */
+  if (dmabuf && (data_types & (1u << SPA_DATA_DmaBuf))) {
+    for (guint i = 0; i < G_N_ELEMENTS (mins); i++)
+      params[n++] = sync_buffers_param (b, mins[i]);
+    params[n++] = spa_pod_builder_add_object (b, SPA_TYPE_OBJECT_ParamMeta,
+        SPA_PARAM_Meta, SPA_PARAM_META_type, SPA_POD_Id (SPA_META_SyncTimeline),
+        SPA_PARAM_META_size,
+        SPA_POD_Int (sizeof (struct spa_meta_sync_timeline)));
+  }
+#endif
+  /* Buffers params in order of preference: enough buffers first (above),
+   * then MemFd (and DMA-BUF) before MemPtr: we map those ourselves, so a
+   * frame held downstream stays valid even after PipeWire removes its
+   * buffer. MemPtr, PipeWire's own mapping, only for a producer that offers
+   * nothing else. */
+  for (guint i = 0; i < G_N_ELEMENTS (mins); i++) {
+    if (fd_types != 0 && fd_types != data_types)
+      params[n++] = buffers_param (b, mins[i], fd_types);
+    params[n++] = buffers_param (b, mins[i], data_types);
+  }
+  params[n++] = spa_pod_builder_add_object (b, SPA_TYPE_OBJECT_ParamMeta,
       SPA_PARAM_Meta, SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Header),
       SPA_PARAM_META_size, SPA_POD_Int (sizeof (struct spa_meta_header)));
-  params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamMeta,
+  params[n++] = spa_pod_builder_add_object (b, SPA_TYPE_OBJECT_ParamMeta,
       SPA_PARAM_Meta, SPA_PARAM_META_type, SPA_POD_Id (SPA_META_VideoCrop),
       SPA_PARAM_META_size, SPA_POD_Int (sizeof (struct spa_meta_region)));
-  params[n++] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamMeta,
+  /* The size is the producer's to pick: Mutter offers one fixed size
+   * (room for a 384x384 bitmap), which a smaller maximum here would refuse,
+   * and with it the whole meta. Bitmaps above ZC_CURSOR_MAX_SIZE are
+   * ignored when read (zc-cursor.c). */
+  params[n++] = spa_pod_builder_add_object (b, SPA_TYPE_OBJECT_ParamMeta,
       SPA_PARAM_Meta, SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Cursor),
       SPA_PARAM_META_size,
       SPA_POD_CHOICE_RANGE_Int (
@@ -332,7 +385,19 @@ update_buffer_params (ZcStream *s)
               + sizeof (struct spa_meta_bitmap) + 64 * 64 * 4),
           (int) sizeof (struct spa_meta_cursor),
           (int) (sizeof (struct spa_meta_cursor)
-              + sizeof (struct spa_meta_bitmap) + 256 * 256 * 4)));
+              + sizeof (struct spa_meta_bitmap) + 1024 * 1024 * 4)));
+  g_assert (n <= ZC_STREAM_MAX_BUFFER_PARAMS);
+  return n;
+}
+
+static void
+update_buffer_params (ZcStream *s, gboolean dmabuf)
+{
+  guint8 buffer[2048];
+  struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
+  const struct spa_pod *params[ZC_STREAM_MAX_BUFFER_PARAMS];
+  guint n = zc_stream_build_buffer_params (&b, s->data_types, dmabuf, params);
+
   pw_stream_update_params (s->stream, params, n);
 }
 
@@ -371,7 +436,7 @@ on_param_changed (void *data, uint32_t id, const struct spa_pod *param)
       GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info),
       GST_VIDEO_INFO_FPS_N (&info), GST_VIDEO_INFO_FPS_D (&info), modifier,
       s->format_seq);
-  update_buffer_params (s);
+  update_buffer_params (s, modifier != ZC_DRM_FORMAT_MOD_INVALID);
   if (s->callbacks.format_changed)
     s->callbacks.format_changed (s->user_data, &info, modifier, s->format_seq);
 }
@@ -463,7 +528,8 @@ connect_stream (ZcStream *s, const ZcStreamConfig *config, GError **error)
 
   res = pw_stream_connect (s->stream, PW_DIRECTION_INPUT, s->node_id,
       /* RT_PROCESS: process() runs on the data thread, saving a wake-up
-       * of the loop thread per frame (zc-stream-private.h: queue_lock). */
+       * of the loop thread per frame (53 us of CPU per frame on the H200
+       * machine, BENCHMARKS.md; zc-stream-private.h: queue_lock). */
       PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_DONT_RECONNECT
           | PW_STREAM_FLAG_RT_PROCESS,
       params, n_params);
@@ -474,6 +540,33 @@ connect_stream (ZcStream *s, const ZcStreamConfig *config, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+/* The stream's data thread must run on time even while the encoder keeps
+ * every core busy: a producer that drives the graph (Mutter) hands out its
+ * next frame only if the last cycle finished, and a frame queued while it
+ * had not stays queued until the producer queues another, which on a still
+ * desktop may be never (the viewer shows the picture before the last
+ * change; seen on Debian 12 with Mutter 43 under load). PipeWire 1.x's
+ * client.conf loads module-rt, which makes the data thread real-time where
+ * the system allows it; before 1.0 only client-rt.conf does, so ask for
+ * that there, and fall back to the default configuration without it. */
+static struct pw_context *
+new_context (struct pw_loop *loop)
+{
+  struct pw_context *context = NULL;
+  gint major = 0;
+
+  if (sscanf (pw_get_library_version (), "%d.", &major) == 1 && major < 1) {
+    context = pw_context_new (loop,
+        pw_properties_new (PW_KEY_CONFIG_NAME, "client-rt.conf", NULL), 0);
+    if (context == NULL)
+      GST_INFO ("no client-rt.conf (%s): the data thread is not real-time",
+          g_strerror (errno));
+  }
+  if (context == NULL)
+    context = pw_context_new (loop, NULL, 0);
+  return context;
 }
 
 ZcStream *
@@ -497,6 +590,7 @@ zc_stream_new (const ZcStreamConfig *config, const ZcStreamCallbacks *callbacks,
   s->node_id = config->node_id;
   s->data_types = config->data_types;
   s->preference = config->preference;
+  s->render_node = g_strdup (config->render_node);
   s->n_formats = MIN (config->n_formats, G_N_ELEMENTS (s->formats));
   memcpy (s->formats, config->formats, s->n_formats * sizeof (s->formats[0]));
   if (config->modifiers && !zc_modifiers_is_empty (config->modifiers))
@@ -504,7 +598,7 @@ zc_stream_new (const ZcStreamConfig *config, const ZcStreamCallbacks *callbacks,
   s->offered = g_array_new (FALSE, FALSE, sizeof (guint32));
 
   s->loop = pw_thread_loop_new ("zc-pipewire", NULL);
-  s->context = pw_context_new (pw_thread_loop_get_loop (s->loop), NULL, 0);
+  s->context = s->loop ? new_context (pw_thread_loop_get_loop (s->loop)) : NULL;
   if (s->loop == NULL || s->context == NULL) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_FAILED,
         "Could not set up a PipeWire context: %s", g_strerror (errno));
@@ -613,10 +707,14 @@ zc_stream_forget_modifier (ZcStream *s, guint32 fourcc, guint64 modifier)
   ZcModifiersDrop left = s->modifiers
       ? zc_modifiers_drop (s->modifiers, fourcc, modifier)
       : ZC_MODIFIERS_DROP_NOT_FOUND;
+  gchar name[5] = { 0 };
 
+  /* A terminated copy: GStreamer's printf reads a %.4s argument with
+   * strlen, past the four bytes (AddressSanitizer). */
+  memcpy (name, &fourcc, 4);
   zc_stream_init_debug ();
-  GST_INFO ("import of %.4s:0x%016" G_GINT64_MODIFIER "x failed: %s",
-      (const gchar *) &fourcc, modifier,
+  GST_INFO ("import of %s:0x%016" G_GINT64_MODIFIER "x failed: %s", name,
+      modifier,
       left == ZC_MODIFIERS_DROP_NOT_FOUND ? "was not offered"
           : left == ZC_MODIFIERS_DROP_NONE_LEFT
           ? "no DMA-BUF modifier left, falling back to shared memory"

@@ -54,6 +54,9 @@ typedef struct
       const GstVideoInfo *info);
   /* The stream cannot go on; @error says why and what to do. */
   void (*error) (gpointer user_data, const GError *error);
+  /* Optional, data thread: the cursor meta changed (zc-cursor.h); the
+   * callee owns @cursor. */
+  void (*cursor) (gpointer user_data, GstStructure *cursor);
 } ZcStreamCallbacks;
 
 typedef struct
@@ -67,6 +70,9 @@ typedef struct
    * offers none. Copied. */
   const ZcModifiers *modifiers;
   ZcFormatPreference preference; /* size/rate when the producer asks */
+  /* DRM device for explicit-sync ioctls; NULL: the first render node.
+   * Copied. */
+  const gchar *render_node;
   ZcStats *stats;
 } ZcStreamConfig;
 

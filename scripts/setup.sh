@@ -5,16 +5,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(
-  meson ninja-build pkg-config gcc clang libglib2.0-dev
-  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
-  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-pipewire
-  pipewire pipewire-bin wireplumber libpipewire-0.3-dev libspa-0.2-dev
-  libsoup-3.0-dev libjson-glib-dev glib-networking libegl-dev libgles-dev libdrm-dev dbus
-  mutter libwayland-dev wayland-protocols chromium python3 procps clang-format
-  libclang-rt-14-dev
-)
+# One package list per Debian release (scripts/packages/RELEASE.txt, one name
+# a line, '#' comments); the release matrix (scripts/test-release.sh)
+# installs the same list in its chroots. ZC_RELEASE overrides the release
+# read from /etc/os-release.
+release="${ZC_RELEASE:-}"
+if [ -z "$release" ]; then
+  release=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  case "$release" in
+    ""|forky) grep -q sid /etc/debian_version 2>/dev/null && release=sid ;;
+  esac
+fi
+list="scripts/packages/${release}.txt"
+if [ ! -f "$list" ]; then
+  echo "setup: no package list for Debian release '${release}' ($list); known: $(ls scripts/packages | sed 's/\.txt//' | tr '\n' ' ')" >&2
+  exit 1
+fi
+mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,7 +6,8 @@
 #   scripts/soak.sh [MINUTES] [OUT_DIR]            (not part of CI)
 #
 # Env: ZC_SOAK_BUILD (default build), ZC_SOAK_SOURCE (default
-# "--headless 1920x1080": a private headless GNOME desktop), ZC_SOAK_VIEWERS
+# "--headless 1920x1080 --desktop mutter": a private headless Mutter with
+# the test window, as the soak was measured), ZC_SOAK_VIEWERS
 # (most viewers at once, default 8). OUT_DIR (default docs/) gets
 # soak.csv, soak.png and soak-report.txt (growth per hour of RSS and fds
 # over the second half of the run, where warm-up is over).
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 minutes=${1:-30}
 out=${2:-docs}
 build=${ZC_SOAK_BUILD:-build}
-source_args=${ZC_SOAK_SOURCE:---headless 1920x1080}
+source_args=${ZC_SOAK_SOURCE:---headless 1920x1080 --desktop mutter}
 max_viewers=${ZC_SOAK_VIEWERS:-8}
 mkdir -p "$out"
 

@@ -1,18 +1,22 @@
 // zerocast viewer: receives H.264 access units over a WebSocket (the wire
 // format in DESIGN.md), decodes them with WebCodecs and draws them on a
-// canvas at the stream's size. Plain JS, no build step.
+// canvas at the stream's size, shown as large as the window allows with
+// its aspect kept. Input goes back through input.js, the desktop's pointer
+// comes through cursor.js. Plain JS, no build step.
 // SPDX-License-Identifier: LGPL-2.1-or-later
 'use strict';
 
 (function () {
   const MSG_VIDEO = 0x01, MSG_CONTROL = 0x20, MSG_INIT = 0x30,
-    MSG_ERROR = 0x31, MSG_PING = 0x40, MSG_PONG = 0x41;
+    MSG_ERROR = 0x31, MSG_PING = 0x40, MSG_PONG = 0x41,
+    MSG_CURSOR_IMAGE = 0x50, MSG_CURSOR_NAME = 0x51;
   const FLAG_KEY = 1, FLAG_REPLAYED = 2;
   const PING_INTERVAL_MS = 1000;
   const MAX_BACKOFF_MS = 10000;
   const LATENCY_SAMPLES = 2000;
 
   const canvas = document.getElementById('screen');
+  const viewBox = document.getElementById('view');
   const ctx2d = canvas.getContext('2d', { alpha: false });
   const overlay = document.getElementById('overlay');
   const params = new URLSearchParams(location.search);
@@ -33,6 +37,57 @@
   let ws = null, decoder = null, waitKey = true, pingSeq = 0, pingTimer = 0;
   let backoffMs = 500, stats = { frames: 0, bytes: 0, t: performance.now() };
   let fps = 0, kbps = 0, lastReplayedPts = -1;
+  // While a benchmark probes (state.frameProbe), when each access unit's
+  // message arrived and how many had arrived by then, by pts: splits
+  // server + network from decode, and shows a decoder that holds a
+  // picture until later access units come.
+  const arrivals = new Map();
+  state.arrival = (pts) => arrivals.get(pts) || null;
+
+  // Scales the picture to the window, keeping its aspect (input.js maps
+  // positions back through the canvas's on-page box).
+  function fit() {
+    const w = canvas.width, h = canvas.height;
+    const scale = Math.min(window.innerWidth / w, window.innerHeight / h);
+    viewBox.style.width = Math.floor(w * scale) + 'px';
+    viewBox.style.height = Math.floor(h * scale) + 'px';
+  }
+
+  function setStreamSize(w, h) {
+    if (canvas.width !== w || canvas.height !== h) {
+      canvas.width = w;
+      canvas.height = h;
+    }
+    cursor.resize(w, h);
+    fit();
+  }
+
+  const cursor = window.ZerocastCursor(document.getElementById('cursor'));
+  const input = window.ZerocastInput(canvas, (bytes) => send(bytes),
+    () => ({ width: state.width, height: state.height }));
+  state.cursor = cursor.state;
+  state.input = input.counts;
+  window.addEventListener('resize', fit);
+
+  const fullscreenButton = document.getElementById('fullscreen');
+  fullscreenButton.addEventListener('click', async () => {
+    if (document.fullscreenElement) {
+      await document.exitFullscreen();
+      return;
+    }
+    await document.documentElement.requestFullscreen();
+    // Keep Escape, Ctrl+W and the like for the desktop where the browser
+    // allows it (Chromium, fullscreen only); hold Escape to leave.
+    if (navigator.keyboard && navigator.keyboard.lock) {
+      navigator.keyboard.lock().catch(() => {});
+    }
+    canvas.focus();
+  });
+  document.addEventListener('fullscreenchange', () => {
+    fullscreenButton.textContent =
+      document.fullscreenElement ? 'exit fullscreen' : 'fullscreen';
+    fit();
+  });
 
   function nowUs() {
     return Math.round((performance.timeOrigin + performance.now()) * 1000);
@@ -65,11 +120,12 @@
     const latency = (now + state.clockOffsetUs - ts) / 1000;
     if (canvas.width !== frame.displayWidth ||
         canvas.height !== frame.displayHeight) {
-      canvas.width = frame.displayWidth;
-      canvas.height = frame.displayHeight;
+      setStreamSize(frame.displayWidth, frame.displayHeight);
     }
     ctx2d.drawImage(frame, 0, 0, canvas.width, canvas.height);
     frame.close();
+    // A benchmark's look at each picture as it is shown (bench/input).
+    if (state.frameProbe) state.frameProbe(ctx2d, performance.now(), ts);
     state.framesDecoded++;
     if (state.firstFrameAt === null) state.firstFrameAt = performance.now();
     if (ts <= lastReplayedPts) return;
@@ -122,6 +178,10 @@
     if (flags & FLAG_REPLAYED) lastReplayedPts = Math.max(lastReplayedPts, pts);
     state.framesReceived++;
     stats.frames++;
+    if (state.frameProbe) {
+      arrivals.set(pts, { at: performance.now(), n: state.framesReceived });
+      if (arrivals.size > 64) arrivals.delete(arrivals.keys().next().value);
+    }
     if (key) state.keyframesReceived++;
     if (waitKey && !key) return;     // a decoder starts at a keyframe
     if (key) {
@@ -152,9 +212,14 @@
         if (bytes.length >= 13) {
           state.width = view.getUint16(2);
           state.height = view.getUint16(4);
-          canvas.width = state.width;
-          canvas.height = state.height;
+          setStreamSize(state.width, state.height);
         }
+        break;
+      case MSG_CURSOR_IMAGE:
+        cursor.onImage(view, bytes);
+        break;
+      case MSG_CURSOR_NAME:
+        cursor.onName(view, bytes);
         break;
       case MSG_ERROR: {
         const len = view.getUint16(1);
@@ -250,6 +315,7 @@
     overlay.className = 'error';
     return;
   }
+  fit();
   setInterval(updateOverlay, 1000);
   connect();
 })();

@@ -28,7 +28,10 @@ struct _ZcCudaConverter
   GstCaps *caps;
   GstBufferPool *pool;
   CUstream stream;
-  CUevent done; /* blocking-sync: waiting sleeps, not spins */
+  CUevent done; /* recorded when a frame's work runs late */
+  /* How long a frame's GPU work took, from launch to done (µs, a running
+   * average): the wait sleeps through most of it (wait_for_gpu). */
+  gint64 expect_us;
 
   gboolean to_nv12;
   /* Byte positions of R, G, B and A/x in a pixel of the input format (and
@@ -162,6 +165,48 @@ make_pool (ZcCudaConverter *conv, GError **error)
   return TRUE;
 }
 
+/* What the converter writes: the input's size and rates in out_format;
+ * NV12 with the colorimetry the kernel writes (the encoder must be told). */
+static void
+output_info (
+    const GstVideoInfo *in_info, GstVideoFormat out_format, GstVideoInfo *out)
+{
+  gst_video_info_set_format (out, out_format, GST_VIDEO_INFO_WIDTH (in_info),
+      GST_VIDEO_INFO_HEIGHT (in_info));
+  GST_VIDEO_INFO_FPS_N (out) = GST_VIDEO_INFO_FPS_N (in_info);
+  GST_VIDEO_INFO_FPS_D (out) = GST_VIDEO_INFO_FPS_D (in_info);
+  GST_VIDEO_INFO_PAR_N (out) = GST_VIDEO_INFO_PAR_N (in_info);
+  GST_VIDEO_INFO_PAR_D (out) = GST_VIDEO_INFO_PAR_D (in_info);
+  if (out_format == GST_VIDEO_FORMAT_NV12) {
+    out->colorimetry.range = GST_VIDEO_COLOR_RANGE_16_235;
+    out->colorimetry.matrix = GST_VIDEO_COLOR_MATRIX_BT709;
+    out->colorimetry.transfer = GST_VIDEO_TRANSFER_BT709;
+    out->colorimetry.primaries = GST_VIDEO_COLOR_PRIMARIES_BT709;
+  }
+}
+
+static GstCaps *
+output_caps (const GstVideoInfo *out_info)
+{
+  GstCaps *caps = gst_video_info_to_caps (out_info);
+
+  gst_caps_set_features_simple (
+      caps, gst_caps_features_new_single (GST_CAPS_FEATURE_MEMORY_CUDA_MEMORY));
+  return caps;
+}
+
+GstCaps *
+zc_cuda_converter_caps_for (
+    const GstVideoInfo *in_info, GstVideoFormat out_format)
+{
+  GstVideoInfo out;
+
+  g_return_val_if_fail (in_info != NULL, NULL);
+
+  output_info (in_info, out_format, &out);
+  return output_caps (&out);
+}
+
 ZcCudaConverter *
 zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
     GstVideoFormat out_format, GError **error)
@@ -208,22 +253,8 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
   conv->b = layout->b;
   conv->a = layout->a;
 
-  gst_video_info_set_format (&conv->out_info, out_format,
-      GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info));
-  GST_VIDEO_INFO_FPS_N (&conv->out_info) = GST_VIDEO_INFO_FPS_N (in_info);
-  GST_VIDEO_INFO_FPS_D (&conv->out_info) = GST_VIDEO_INFO_FPS_D (in_info);
-  GST_VIDEO_INFO_PAR_N (&conv->out_info) = GST_VIDEO_INFO_PAR_N (in_info);
-  GST_VIDEO_INFO_PAR_D (&conv->out_info) = GST_VIDEO_INFO_PAR_D (in_info);
-  if (conv->to_nv12) {
-    /* What the kernel writes; the encoder needs to be told. */
-    conv->out_info.colorimetry.range = GST_VIDEO_COLOR_RANGE_16_235;
-    conv->out_info.colorimetry.matrix = GST_VIDEO_COLOR_MATRIX_BT709;
-    conv->out_info.colorimetry.transfer = GST_VIDEO_TRANSFER_BT709;
-    conv->out_info.colorimetry.primaries = GST_VIDEO_COLOR_PRIMARIES_BT709;
-  }
-  conv->caps = gst_video_info_to_caps (&conv->out_info);
-  gst_caps_set_features_simple (conv->caps,
-      gst_caps_features_new_single (GST_CAPS_FEATURE_MEMORY_CUDA_MEMORY));
+  output_info (in_info, out_format, &conv->out_info);
+  conv->caps = output_caps (&conv->out_info);
 
   if (!gst_cuda_context_push (ctx)) {
     g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_FAILED,
@@ -234,8 +265,8 @@ zc_cuda_converter_new (GstCudaContext *ctx, const GstVideoInfo *in_info,
    * stream other elements of the pipeline use. */
   if (!ZC_CUDA_CHECK (
           zc_cuda.StreamCreate (&conv->stream, CU_STREAM_NON_BLOCKING), error)
-      /* The streaming thread waits for every frame: with the default
-       * scheduling it would spin a core for the length of the copy. */
+      /* Only for the fallback of wait_for_gpu. Blocking-sync: with the
+       * default scheduling cuEventSynchronize would spin a core. */
       || !ZC_CUDA_CHECK (zc_cuda.EventCreate (&conv->done,
                              CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING),
           error)
@@ -442,6 +473,59 @@ convert_frame (ZcCudaConverter *conv, const ZcFrameSource *fs, CUdeviceptr y,
       error);
 }
 
+/* Expected GPU time (µs) below which the wait polls from the start: a
+ * sleep and its wake-up cost more CPU than polling that long. */
+#define WAIT_SPIN_BELOW_US 50
+/* Wake this long (µs) before the expected end: Linux wakes a sleeper late
+ * by up to its timer slack (50 µs by default), never early. */
+#define WAIT_MARGIN_US 20
+/* Still running this long (µs) past the expected end: the GPU is busy
+ * with other work; sleep in the driver instead of polling on. */
+#define WAIT_POLL_LIMIT_US 2000
+/* Never sleep longer than this (µs) on the estimate alone: a wrong one
+ * costs latency, not CPU. */
+#define WAIT_SLEEP_MAX_US 4000
+
+/* Waits until the frame's work, launched at @start (monotonic µs), is done.
+ * A frame's GPU time is steady (same size, same source), so the thread
+ * sleeps through most of it and then polls the stream: one timer wake-up
+ * and a few queries. Two costs are avoided that way (measured on an H200,
+ * bench/gpu/RESULTS.md): recording an event per frame, and a blocking-sync
+ * event's completion interrupt, which wakes the driver's event thread
+ * (cuda-EvtHandlr) every frame, whether or not anyone waits on it. */
+static gboolean
+wait_for_gpu (ZcCudaConverter *conv, gint64 start, GError **error)
+{
+  gint64 expect = conv->expect_us, waited;
+  gboolean polled = FALSE;
+  CUresult res;
+
+  if (expect > WAIT_SPIN_BELOW_US)
+    g_usleep ((gulong) MIN (expect - WAIT_MARGIN_US, WAIT_SLEEP_MAX_US));
+  while ((res = zc_cuda.StreamQuery (conv->stream)) == CUDA_ERROR_NOT_READY) {
+    polled = TRUE;
+    if (g_get_monotonic_time () - start > expect + WAIT_POLL_LIMIT_US) {
+      res = zc_cuda.EventRecord (conv->done, conv->stream);
+      if (res == CUDA_SUCCESS)
+        res = zc_cuda.EventSynchronize (conv->done);
+      break;
+    }
+  }
+  waited = g_get_monotonic_time () - start;
+  if (expect == 0)
+    conv->expect_us = waited;
+  else if (polled)
+    /* Seen finishing: waited is the GPU time, give or take a query. One
+     * slow frame (the GPU shared with other work) raises the estimate by
+     * an eighth at most, so the frames after it do not oversleep by its
+     * length. */
+    conv->expect_us = (expect * 7 + MIN (waited, expect * 2)) / 8;
+  else
+    /* Done before the first look: look a little earlier next time. */
+    conv->expect_us = expect - expect / 16 - 1;
+  return ZC_CUDA_CHECK (res, error);
+}
+
 GstFlowReturn
 zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
     gint stride, GstBuffer **out, GError **error)
@@ -454,6 +538,7 @@ zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
   ZcFrameSource fs;
   CUdeviceptr dst;
   gboolean ok, synced;
+  gint64 start;
 
   g_return_val_if_fail (conv != NULL, GST_FLOW_ERROR);
   g_return_val_if_fail (src != NULL, GST_FLOW_ERROR);
@@ -492,6 +577,7 @@ zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
         "could not make the CUDA context current on this thread");
     goto failed;
   }
+  start = g_get_monotonic_time ();
   if (conv->to_nv12)
     ok = convert_frame (conv, &fs,
         dst + GST_VIDEO_INFO_PLANE_OFFSET (&cmem->info, 0),
@@ -503,8 +589,7 @@ zc_cuda_converter_process (ZcCudaConverter *conv, ZcCudaReg *src, gsize offset,
         conv, &fs, dst, GST_VIDEO_INFO_PLANE_STRIDE (&cmem->info, 0), error);
   /* Wait even after a failed launch: the source buffer goes back to the
    * compositor when we return, and no GPU read of it may still be queued. */
-  synced = ZC_CUDA_CHECK (zc_cuda.EventRecord (conv->done, conv->stream), NULL)
-      && ZC_CUDA_CHECK (zc_cuda.EventSynchronize (conv->done), NULL);
+  synced = wait_for_gpu (conv, start, NULL);
   if (!synced)
     synced = ZC_CUDA_CHECK (
         zc_cuda.StreamSynchronize (conv->stream), ok ? error : NULL);

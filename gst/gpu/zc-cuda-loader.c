@@ -60,9 +60,11 @@ static const ZcCudaSymbol symbols[] = {
   SYM (StreamCreate, "cuStreamCreate"),
   SYM (StreamDestroy, "cuStreamDestroy_v2"),
   SYM (StreamSynchronize, "cuStreamSynchronize"),
+  SYM (StreamQuery, "cuStreamQuery"),
   SYM (EventCreate, "cuEventCreate"),
   SYM (EventRecord, "cuEventRecord"),
   SYM (EventSynchronize, "cuEventSynchronize"),
+  SYM (EventQuery, "cuEventQuery"),
   SYM (EventDestroy, "cuEventDestroy_v2"),
   SYM (GraphicsEGLRegisterImage, "cuGraphicsEGLRegisterImage"),
   SYM (

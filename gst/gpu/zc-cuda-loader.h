@@ -50,9 +50,11 @@ typedef struct
   CUresult (CUDAAPI *StreamCreate) (CUstream *stream, unsigned int flags);
   CUresult (CUDAAPI *StreamDestroy) (CUstream stream);
   CUresult (CUDAAPI *StreamSynchronize) (CUstream stream);
+  CUresult (CUDAAPI *StreamQuery) (CUstream stream);
   CUresult (CUDAAPI *EventCreate) (CUevent *event, unsigned int flags);
   CUresult (CUDAAPI *EventRecord) (CUevent event, CUstream stream);
   CUresult (CUDAAPI *EventSynchronize) (CUevent event);
+  CUresult (CUDAAPI *EventQuery) (CUevent event);
   CUresult (CUDAAPI *EventDestroy) (CUevent event);
   CUresult (CUDAAPI *GraphicsEGLRegisterImage) (
       CUgraphicsResource *res, EGLImageKHR image, unsigned int flags);

@@ -81,6 +81,12 @@ ZcCudaConverter *zc_cuda_converter_new (GstCudaContext *ctx,
 /* The output caps (transfer none). */
 GstCaps *zc_cuda_converter_get_caps (ZcCudaConverter *conv);
 
+/* The caps a converter for in_info and out_format would output (transfer
+ * full), without making one: needs no GPU, so tests can hold them against
+ * pad templates (the element's, the encoders'). */
+GstCaps *zc_cuda_converter_caps_for (
+    const GstVideoInfo *in_info, GstVideoFormat out_format);
+
 /* Copies/converts one frame out of src into a new pool buffer (*out, owned
  * by the caller, no timestamps set).  For a host registration, offset and
  * stride place the frame inside the registered range; for an EGL image they

@@ -177,8 +177,20 @@ device_file (EGLDeviceEXT dev, EGLint name)
   return s;
 }
 
+/* Mesa's llvmpipe device (EGL_MESA_device_software) is listed on every
+ * machine with Mesa, GPU or not (Debian 13's Mesa 25 lists it even without
+ * /dev/dri). It has no GPU behind it: DMA-BUFs from the compositor and CUDA
+ * interop mean nothing there, so it is never the device picked. */
+static gboolean
+device_is_software (EGLDeviceEXT dev)
+{
+  const gchar *ext = device_file (dev, EGL_EXTENSIONS);
+
+  return ext != NULL && has_extension (ext, "EGL_MESA_device_software");
+}
+
 /* Picks the EGL device for render_node: its render node or primary node
- * file matches; else the first device, with a warning. */
+ * file matches; else the first hardware device, with a warning. */
 static gboolean
 pick_device (ZcEgl *self, const gchar *render_node, GError **error)
 {
@@ -207,11 +219,20 @@ pick_device (ZcEgl *self, const gchar *render_node, GError **error)
   }
   if (match < 0) {
     /* Headless NVIDIA without nvidia-drm has no device files at all, yet
-     * EGL and CUDA work: using the first device beats failing. */
+     * EGL and CUDA work: using the first hardware device beats failing. */
+    for (gint i = 0; i < n && match < 0; i++)
+      if (!device_is_software (devices[i]))
+        match = i;
+    if (match < 0) {
+      g_set_error (error, ZC_GPU_ERROR, ZC_ERROR_UNSUPPORTED,
+          "no EGL device for render node %s: EGL lists only a software "
+          "renderer (no GPU driver with EGL support). Use output-mode=system",
+          GST_STR_NULL (render_node));
+      return FALSE;
+    }
     GST_WARNING ("no EGL device for render node %s among %d device(s); "
-                 "using the first one",
-        GST_STR_NULL (render_node), n);
-    match = 0;
+                 "using the first hardware one (%d)",
+        GST_STR_NULL (render_node), n, match);
   }
   self->device = devices[match];
   self->device_path =

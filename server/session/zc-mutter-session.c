@@ -15,6 +15,10 @@
 #define SC_IFACE "org.gnome.Mutter.ScreenCast"
 #define SESSION_IFACE "org.gnome.Mutter.ScreenCast.Session"
 #define STREAM_IFACE "org.gnome.Mutter.ScreenCast.Stream"
+#define RD_NAME "org.gnome.Mutter.RemoteDesktop"
+#define RD_PATH "/org/gnome/Mutter/RemoteDesktop"
+#define RD_IFACE "org.gnome.Mutter.RemoteDesktop"
+#define RD_SESSION_IFACE "org.gnome.Mutter.RemoteDesktop.Session"
 #define CALL_TIMEOUT_MS 10000
 
 struct _ZcMutterSession
@@ -23,7 +27,11 @@ struct _ZcMutterSession
   GMainContext *context; /* where our signals are delivered */
   gchar *session_path;
   gchar *stream_path;
-  guint closed_sub, stream_sub, name_watch;
+  /* The RemoteDesktop session this ScreenCast session is linked to, or
+   * NULL: when linked, Start and Stop go to it, and it closing closes
+   * both. */
+  gchar *rd_session_path;
+  guint closed_sub, stream_sub, name_watch, rd_closed_sub;
   gboolean name_seen, started, closed;
   guint32 node_id;
   ZcMutterSessionClosedFunc closed_cb;
@@ -95,19 +103,71 @@ on_name_vanished (GDBusConnection *bus, const gchar *name, gpointer user_data)
     mark_closed (self);
 }
 
-ZcMutterSession *
-zc_mutter_session_new (GDBusConnection *bus, GError **error)
+/* RemoteDesktop.CreateSession, then the new session's SessionId, which
+ * ScreenCast.CreateSession takes to link the two. */
+static gchar *
+create_remote_desktop (ZcMutterSession *self, GError **error)
+{
+  g_autoptr (GVariant) reply = NULL, prop = NULL, value = NULL;
+
+  reply = g_dbus_connection_call_sync (self->bus, RD_NAME, RD_PATH, RD_IFACE,
+      "CreateSession", NULL, G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE,
+      CALL_TIMEOUT_MS, NULL, error);
+  if (reply == NULL) {
+    if (error && *error)
+      g_dbus_error_strip_remote_error (*error);
+    g_prefix_error (error, "Mutter RemoteDesktop CreateSession failed: ");
+    return NULL;
+  }
+  g_variant_get (reply, "(o)", &self->rd_session_path);
+  self->rd_closed_sub = g_dbus_connection_signal_subscribe (self->bus, RD_NAME,
+      RD_SESSION_IFACE, "Closed", self->rd_session_path, NULL,
+      G_DBUS_SIGNAL_FLAGS_NONE, on_session_closed, self, NULL);
+  prop = g_dbus_connection_call_sync (self->bus, RD_NAME, self->rd_session_path,
+      "org.freedesktop.DBus.Properties", "Get",
+      g_variant_new ("(ss)", RD_SESSION_IFACE, "SessionId"),
+      G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL,
+      error);
+  if (prop == NULL) {
+    if (error && *error)
+      g_dbus_error_strip_remote_error (*error);
+    g_prefix_error (error, "reading the RemoteDesktop SessionId: ");
+    return NULL;
+  }
+  g_variant_get (prop, "(v)", &value);
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)) {
+    g_set_error (error, ZC_ERROR, ZC_ERROR_FAILED,
+        "the RemoteDesktop SessionId is not a string");
+    return NULL;
+  }
+  return g_variant_dup_string (value, NULL);
+}
+
+static ZcMutterSession *
+session_new (GDBusConnection *bus, gboolean remote_desktop, GError **error)
 {
   ZcMutterSession *self;
   g_autoptr (GVariant) reply = NULL;
+  g_autofree gchar *rd_id = NULL;
+  GVariantBuilder props;
 
   g_return_val_if_fail (G_IS_DBUS_CONNECTION (bus), NULL);
 
   self = g_new0 (ZcMutterSession, 1);
   self->bus = g_object_ref (bus);
   self->context = g_main_context_ref_thread_default ();
+  g_variant_builder_init (&props, G_VARIANT_TYPE_VARDICT);
+  if (remote_desktop) {
+    rd_id = create_remote_desktop (self, error);
+    if (rd_id == NULL) {
+      zc_mutter_session_free (self);
+      return NULL;
+    }
+    g_variant_builder_add (&props, "{sv}", "remote-desktop-session-id",
+        g_variant_new_string (rd_id));
+  }
   reply = call (self, SC_PATH, SC_IFACE, "CreateSession",
-      g_variant_new_parsed ("(@a{sv} {},)"), G_VARIANT_TYPE ("(o)"), error);
+      g_variant_new ("(a{sv})", &props), G_VARIANT_TYPE ("(o)"), error);
   if (reply == NULL) {
     g_prefix_error (error,
         "is Mutter running with its ScreenCast API on "
@@ -124,6 +184,36 @@ zc_mutter_session_new (GDBusConnection *bus, GError **error)
       G_BUS_NAME_WATCHER_FLAGS_NONE, on_name_appeared, on_name_vanished, self,
       NULL);
   return self;
+}
+
+ZcMutterSession *
+zc_mutter_session_new (GDBusConnection *bus, GError **error)
+{
+  return session_new (bus, FALSE, error);
+}
+
+ZcMutterSession *
+zc_mutter_session_new_remote_desktop (GDBusConnection *bus, GError **error)
+{
+  return session_new (bus, TRUE, error);
+}
+
+const gchar *
+zc_mutter_session_get_remote_desktop_path (ZcMutterSession *self)
+{
+  return self->rd_session_path;
+}
+
+const gchar *
+zc_mutter_session_get_stream_path (ZcMutterSession *self)
+{
+  return self->stream_path;
+}
+
+GDBusConnection *
+zc_mutter_session_get_bus (ZcMutterSession *self)
+{
+  return self->bus;
 }
 
 static gboolean
@@ -248,10 +338,23 @@ zc_mutter_session_start (ZcMutterSession *self, GError **error)
         "the ScreenCast session was closed by Mutter");
     return FALSE;
   }
-  reply = call (
-      self, self->session_path, SESSION_IFACE, "Start", NULL, NULL, error);
-  if (reply == NULL)
-    return FALSE;
+  if (self->rd_session_path) {
+    /* A linked pair starts (and stops) through its RemoteDesktop side. */
+    reply = g_dbus_connection_call_sync (self->bus, RD_NAME,
+        self->rd_session_path, RD_SESSION_IFACE, "Start", NULL, NULL,
+        G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
+    if (reply == NULL) {
+      if (error && *error)
+        g_dbus_error_strip_remote_error (*error);
+      g_prefix_error (error, "Mutter RemoteDesktop Start failed: ");
+      return FALSE;
+    }
+  } else {
+    reply = call (
+        self, self->session_path, SESSION_IFACE, "Start", NULL, NULL, error);
+    if (reply == NULL)
+      return FALSE;
+  }
   self->started = TRUE;
   return TRUE;
 }
@@ -322,9 +425,21 @@ zc_mutter_session_free (ZcMutterSession *self)
     g_dbus_connection_signal_unsubscribe (self->bus, self->closed_sub);
   if (self->stream_sub)
     g_dbus_connection_signal_unsubscribe (self->bus, self->stream_sub);
+  if (self->rd_closed_sub)
+    g_dbus_connection_signal_unsubscribe (self->bus, self->rd_closed_sub);
   if (self->name_watch)
     g_bus_unwatch_name (self->name_watch);
-  if (self->started && !self->closed
+  if (self->rd_session_path && !self->closed
+      && !g_dbus_connection_is_closed (self->bus)) {
+    /* Stopped or not, a RemoteDesktop session exists from CreateSession
+     * on: stop it (which stops its ScreenCast session too). */
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GVariant) reply = g_dbus_connection_call_sync (self->bus,
+        RD_NAME, self->rd_session_path, RD_SESSION_IFACE, "Stop", NULL, NULL,
+        G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
+    if (reply == NULL)
+      g_debug ("RemoteDesktop Stop: %s", error->message);
+  } else if (self->started && !self->closed
       && !g_dbus_connection_is_closed (self->bus)) {
     g_autoptr (GError) error = NULL;
     g_autoptr (GVariant) reply = call (
@@ -336,5 +451,6 @@ zc_mutter_session_free (ZcMutterSession *self)
   g_main_context_unref (self->context);
   g_free (self->session_path);
   g_free (self->stream_path);
+  g_free (self->rd_session_path);
   g_free (self);
 }

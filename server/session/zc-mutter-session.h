@@ -25,6 +25,21 @@ typedef void (*ZcMutterSessionClosedFunc) (
  * thread-default main context of the caller. */
 ZcMutterSession *zc_mutter_session_new (GDBusConnection *bus, GError **error);
 
+/* A ScreenCast session linked to a new RemoteDesktop session
+ * (RemoteDesktop.CreateSession, then ScreenCast.CreateSession with its
+ * "remote-desktop-session-id"), so input can be injected against the
+ * recorded stream. Start and Stop go to the RemoteDesktop session. Fails
+ * where Mutter has no RemoteDesktop API: fall back to _new(). */
+ZcMutterSession *zc_mutter_session_new_remote_desktop (
+    GDBusConnection *bus, GError **error);
+
+/* The RemoteDesktop session's object path (NULL when not linked), the
+ * recorded stream's path (NULL before record_*) and the bus: what an input
+ * backend needs (zc-input-mutter.h). Owned by @self. */
+const gchar *zc_mutter_session_get_remote_desktop_path (ZcMutterSession *self);
+const gchar *zc_mutter_session_get_stream_path (ZcMutterSession *self);
+GDBusConnection *zc_mutter_session_get_bus (ZcMutterSession *self);
+
 /* @connector NULL or "" records the first monitor of
  * org.gnome.Mutter.DisplayConfig.GetCurrentState. One stream per session. */
 gboolean zc_mutter_session_record_monitor (ZcMutterSession *self,

@@ -1,5 +1,6 @@
 /* zerocast: a small PipeWire client that answers "is the daemon up, and
- * is a given client (the session manager) connected?" for zc-headless.
+ * is a given client connected, is the session manager ready to link?" for
+ * zc-headless.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
@@ -22,6 +23,12 @@ void zc_pw_probe_iterate (ZcPwProbe *self, gint timeout_ms);
 
 /* Whether a client whose application.name is @name is in the registry. */
 gboolean zc_pw_probe_has_client (ZcPwProbe *self, const gchar *name);
+
+/* Whether the session manager is ready to link streams: in the registry,
+ * and either announcing a linking policy in session.services (WirePlumber
+ * 0.5) or, when it announces no services, with its export connection up
+ * (WirePlumber 0.4). @status, if given, gets what was seen (free it). */
+gboolean zc_pw_probe_session_manager_ready (ZcPwProbe *self, gchar **status);
 
 void zc_pw_probe_free (ZcPwProbe *self);
 

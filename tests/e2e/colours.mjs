@@ -8,7 +8,7 @@ const W = 640, H = 480;
 
 run('colours', async () => {
   await needBrowser();
-  const server = await startServer(['--headless', `${W}x${H}`,
+  const server = await startServer(['--headless', `${W}x${H}`, '--desktop', 'mutter',
     '--listen', '127.0.0.1:0']);
   await waitStreaming(server);
   const browser = await launchBrowser();

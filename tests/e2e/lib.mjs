@@ -3,7 +3,7 @@
 // on conditions with deadlines (never fixed sleeps).
 // SPDX-License-Identifier: LGPL-2.1-or-later
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -73,8 +73,9 @@ export function buildRoot() {
   return root;
 }
 
-// Starts zerocast and waits for its "serving URL" line.
-export async function startServer(args, { timeoutMs = 60000, env = {} } = {}) {
+// Starts zerocast and waits for its "serving URL" line; onSpawn(server)
+// gets the server (pid, output()) at once, before that line.
+export async function startServer(args, { timeoutMs = 60000, env = {}, onSpawn = null } = {}) {
   const bin = join(buildRoot(), 'server', 'zerocast');
   const proc = spawn(bin, args, {
     env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,6 +101,7 @@ export async function startServer(args, { timeoutMs = 60000, env = {} } = {}) {
     },
   };
   cleanups.push(() => server.stop());
+  if (onSpawn) onSpawn(server);
   const m = await waitFor('zerocast to print its URL', () => {
     if (exited) fail(`zerocast exited early (${JSON.stringify(exited)}):\n${out}`);
     return /serving (\S+)/.exec(out);
@@ -261,4 +263,38 @@ export function rawWebSocket(host, port, path, { read = true, headers = {} } = {
       }
     });
   });
+}
+
+// The processes below @root (its children, theirs, ...), from /proc.
+export function descendants(root) {
+  const parent = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // The command may hold spaces and parentheses: parse after the last ')'.
+      const fields = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(d), Number(fields[1]));
+    } catch (e) { /* exited meanwhile */ }
+  }
+  const out = [];
+  const walk = (pid) => {
+    for (const [child, ppid] of parent) if (ppid === pid) { out.push(child); walk(child); }
+  };
+  walk(root);
+  return out;
+}
+
+// Running (not gone, not a zombie).
+export function alive(pid) {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch (e) {
+    return false;
+  }
+}
+
+export function comm(pid) {
+  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch (e) { return '?'; }
 }

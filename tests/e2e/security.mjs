@@ -29,6 +29,14 @@ run('security', async () => {
   const right = await rawWebSocket(host, port, '/ws?token=' + server.token);
   check(right.status === 101, `right token: HTTP ${right.status}`);
   right.destroy();
+  // Off loopback watching and controlling are separate rights: the URL
+  // above carries the control token, a second line the view token.
+  const view = /view-only URL \S+\?token=([0-9a-f]{32})/.exec(server.output());
+  check(view && view[1] !== server.token,
+    `a distinct view token is printed (${view && view[1]})`);
+  const viewer = await rawWebSocket(host, port, '/ws/stream?token=' + view[1]);
+  check(viewer.status === 101, `the view token opens /ws/stream: HTTP ${viewer.status}`);
+  viewer.destroy();
 
   const browser = await launchBrowser();
   const page = await openViewer(browser, `http://${host}:${port}/?token=${server.token}`);
@@ -40,12 +48,17 @@ run('security', async () => {
     ['a text message', 'hello', 1],
     ['a truncated ping', Buffer.from([0x40, 0, 0])],
     ['a control message that is not JSON', Buffer.from([0x20, 0x7b, 0x7b, 0x7b])],
-    ['an unknown control type', Buffer.concat([Buffer.from([0x20]),
-      Buffer.from('{"type":"reboot"}')])],
+    ['a control message with a bad value', Buffer.concat([Buffer.from([0x20]),
+      Buffer.from('{"set_video_enabled":"yes"}')])],
+    ['an input message with a zero reference size',
+      Buffer.from([0x12, 1, 0, 1, 0, 1, 0, 0, 0, 0])],
+    ['a text message after the init', '{"type":"init"}', 1, '{"type":"init"}'],
   ];
-  for (const [what, payload, opcode] of garbage) {
+  for (const [what, payload, opcode, first] of garbage) {
     const ws = await rawWebSocket(host, port, '/ws?token=' + server.token);
     check(ws.status === 101, `connected to send ${what}`);
+    if (first)
+      ws.send(first, 1);
     ws.send(payload, opcode || 2);
     await waitFor(`the server to close after ${what}`, () => ws.closed || ws.ended, 10000);
     const reason = errorText(ws) || (ws.closed && ws.closed.reason);
@@ -62,6 +75,13 @@ run('security', async () => {
   check(pong.length === 29 && pong.readUInt32BE(1) === 7 &&
     pong.readBigUInt64BE(5) === 123456789n, 'pong echoes seq and client time');
   check(!ok.closed, 'a valid ping keeps the connection open');
+  // A control message zerocast does not know is ignored (a newer client
+  // may send it): the connection stays and still answers pings.
+  ok.send(Buffer.concat([Buffer.from([0x20]), Buffer.from('{"type":"reboot"}')]));
+  ping.writeUInt32BE(8, 1);
+  ok.send(ping);
+  await waitFor('a second pong', () => ok.messages.find((b) => b[0] === 0x41 && b.readUInt32BE(1) === 8), 5000);
+  check(!ok.closed, 'an unknown control message keeps the connection open');
   ok.destroy();
 
   const after = await waitDecoded(page, before.framesDecoded + 10);

@@ -7,7 +7,7 @@ import { run, needBrowser, startServer, waitStreaming, launchBrowser, openViewer
 
 run('viewers', async () => {
   await needBrowser();
-  const server = await startServer(['--headless', '640x480',
+  const server = await startServer(['--headless', '640x480', '--desktop', 'mutter',
     '--listen', '127.0.0.1:0', '--gop', '90']);
   await waitStreaming(server);
   const browser = await launchBrowser();

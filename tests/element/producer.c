@@ -58,10 +58,25 @@ read_line (TestProducer *p)
 TestProducer *
 test_producer_start (const gchar *format, const gchar *size, gint fps)
 {
+  return test_producer_start_full (format, size, fps, 16);
+}
+
+TestProducer *
+test_producer_start_full (
+    const gchar *format, const gchar *size, gint fps, gint max_buffers)
+{
+  return test_producer_start_with (format, size, fps, max_buffers, NULL);
+}
+
+TestProducer *
+test_producer_start_with (const gchar *format, const gchar *size, gint fps,
+    gint max_buffers, const gchar *option)
+{
   const gchar *path = g_getenv ("ZC_TEST_PRODUCER");
   GSubprocessLauncher *launcher;
   TestProducer *p = g_new0 (TestProducer, 1);
   gchar *fps_str = g_strdup_printf ("%d", fps);
+  gchar *max_str = g_strdup_printf ("%d", max_buffers);
   gchar *name = g_strdup_printf ("zc-test-%d-%u", getpid (), g_random_int ());
   GError *error = NULL;
   gchar *line;
@@ -71,10 +86,12 @@ test_producer_start (const gchar *format, const gchar *size, gint fps)
       G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   p->proc = g_subprocess_launcher_spawn (launcher, &error, path, "--name", name,
-      "--format", format, "--size", size, "--fps", fps_str, NULL);
+      "--format", format, "--size", size, "--fps", fps_str, "--max-buffers",
+      max_str, option, NULL);
   g_assert_no_error (error);
   g_object_unref (launcher);
   g_free (fps_str);
+  g_free (max_str);
   g_free (name);
   p->out_fd = g_unix_input_stream_get_fd (
       G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (p->proc)));
@@ -91,6 +108,12 @@ test_producer_start (const gchar *format, const gchar *size, gint fps)
 void
 test_producer_command (TestProducer *p, const gchar *command)
 {
+  g_free (test_producer_query (p, command));
+}
+
+gchar *
+test_producer_query (TestProducer *p, const gchar *command)
+{
   GOutputStream *in = g_subprocess_get_stdin_pipe (p->proc);
   gchar *msg = g_strdup_printf ("%s\n", command);
   GError *error = NULL;
@@ -103,7 +126,7 @@ test_producer_command (TestProducer *p, const gchar *command)
   line = read_line (p);
   if (!g_str_has_prefix (line, "OK "))
     g_error ("producer answered '%s' to '%s'", line, command);
-  g_free (line);
+  return line;
 }
 
 /* GLib reaps the child on its worker thread; the identifier goes NULL then. */

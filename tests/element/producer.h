@@ -18,8 +18,17 @@ typedef struct
  * deadline, for its READY line. */
 TestProducer *test_producer_start (
     const gchar *format, const gchar *size, gint fps);
+/* The same, with a producer that allows at most @max_buffers buffers. */
+TestProducer *test_producer_start_full (
+    const gchar *format, const gchar *size, gint fps, gint max_buffers);
+/* The same, with one more producer option (NULL: none), e.g.
+ * "--sync-timeline". */
+TestProducer *test_producer_start_with (const gchar *format, const gchar *size,
+    gint fps, gint max_buffers, const gchar *option);
 /* Sends a command and waits, with a deadline, for its OK line. */
 void test_producer_command (TestProducer *p, const gchar *command);
+/* The same, returning the OK line (free it). */
+gchar *test_producer_query (TestProducer *p, const gchar *command);
 /* Kills it at once (SIGKILL): the node vanishes as with a crash. */
 void test_producer_kill (TestProducer *p);
 /* Asks it to quit and reaps it, killing it after a deadline. NULL ok. */

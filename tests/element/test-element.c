@@ -1,6 +1,9 @@
 /* Element tests of pipewirezerocopysrc with GstHarness, against a private
  * PipeWire + WirePlumber (started by zc-run-session) and zc-test-producer.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE /* SCHED_RESET_ON_FORK */
+#include "zc-config.h"
+
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -8,6 +11,9 @@
 #include "producer.h"
 
 #include <glib/gstdio.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
 
 #define FRAME_DEADLINE_US (10 * G_USEC_PER_SEC)
@@ -551,6 +557,34 @@ test_auto_falls_back (void)
   test_producer_stop (p);
 }
 
+/* A producer that allows only 4 buffers still streams: the element asks
+ * for 8 first (so frames are lent, not copied) and takes fewer when that is
+ * all there is. With 8, lending never runs out here: nothing is copied. */
+static void
+test_buffer_count (void)
+{
+  static const gint max_buffers[] = { 4, 16 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (max_buffers); i++) {
+    TestProducer *p =
+        test_producer_start_full ("BGRx", "160x120", 30, max_buffers[i]);
+    GstHarness *h = harness_for (p, 0);
+    guint32 prev = 0;
+
+    for (int n = 0; n < 10; n++) {
+      GstBuffer *buf = pull (h);
+      guint32 seq = test_check_frame (buf, GST_VIDEO_FORMAT_BGRx);
+      g_assert_cmpuint (seq, >, prev);
+      prev = seq;
+      gst_buffer_unref (buf);
+    }
+    if (max_buffers[i] >= 8)
+      g_assert_cmpuint (stat_of (h, "bytes-copied"), ==, 0);
+    gst_harness_teardown (h);
+    test_producer_stop (p);
+  }
+}
+
 /* output-mode=dmabuf with a producer that has only shared memory: a clear
  * negotiation error, not a hang. */
 static void
@@ -577,6 +611,163 @@ test_dmabuf_unavailable (void)
   gst_object_unref (bus);
   gst_object_unref (pipe);
   g_free (desc);
+  test_producer_stop (p);
+}
+
+/* Waits for the pipeline's first error and returns its message. */
+static gchar *
+first_error (const gchar *desc)
+{
+  GError *error = NULL;
+  GstElement *pipe = gst_parse_launch (desc, &error);
+  GstBus *bus;
+  GstMessage *msg;
+  gchar *text;
+
+  g_assert_no_error (error);
+  bus = gst_element_get_bus (pipe);
+  gst_element_set_state (pipe, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  gst_message_parse_error (msg, &error, NULL);
+  text = g_strdup (error->message);
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipe);
+  return text;
+}
+
+/* A downstream that takes only DMA-BUF (a VA-API encoder behind a DMA_DRM
+ * capsfilter) and a producer that has only shared memory: output-mode=auto
+ * picks DMA-BUF for it and fails at once saying why, not with caps that
+ * never negotiate. */
+static void
+test_dma_drm_only (void)
+{
+  TestProducer *p = test_producer_start ("BGRx", "160x120", 30);
+#if ZC_HAVE_GST_1_24
+  const gchar *filter =
+      "video/x-raw(memory:DMABuf),format=DMA_DRM,drm-format=XR24";
+#else
+  const gchar *filter = "video/x-raw(memory:DMABuf),format=BGRx";
+#endif
+  gchar *desc = g_strdup_printf (
+      "pipewirezerocopysrc pipewire-node-id=%u ! capsfilter caps=\"%s\" ! "
+      "fakesink",
+      p->node_id, filter);
+  gchar *msg = first_error (desc);
+
+  g_test_message ("error: %s", msg);
+  g_assert_nonnull (strstr (msg, "offers no DMA-BUF"));
+  g_free (msg);
+  g_free (desc);
+  test_producer_stop (p);
+}
+
+/* A producer that offers the explicit-sync meta (as a GPU compositor does)
+ * with MemFd buffers: the element must not take it, so PipeWire makes the
+ * buffers without it; the Header meta, which both sides ask for, is there
+ * (so the count is not zero for want of buffers). */
+static void
+test_sync_timeline_not_with_memfd (void)
+{
+#if ZC_HAVE_PW_1_2
+  TestProducer *p =
+      test_producer_start_with ("BGRx", "160x120", 30, 16, "--sync-timeline");
+  GstHarness *h = harness_for (p, 0);
+  GstBuffer *buf = pull (h);
+  gint buffers = -1, header = -1, sync = -1;
+  gchar *line;
+  gchar *memtype;
+
+  test_check_frame (buf, GST_VIDEO_FORMAT_BGRx);
+  gst_buffer_unref (buf);
+  g_object_get (h->element, "memory-type", &memtype, NULL);
+  g_assert_cmpstr (memtype, ==, "system");
+  g_free (memtype);
+  line = test_producer_query (p, "metas");
+  g_test_message ("producer: %s", line);
+  g_assert_cmpint (
+      sscanf (line, "OK metas buffers=%d header=%d sync-timeline=%d", &buffers,
+          &header, &sync),
+      ==, 3);
+  g_assert_cmpint (buffers, >, 0);
+  g_assert_cmpint (header, ==, buffers);
+  g_assert_cmpint (sync, ==, 0);
+  g_free (line);
+  gst_harness_teardown (h);
+  test_producer_stop (p);
+#else
+  g_test_skip ("PipeWire < 1.2 has no SyncTimeline meta (built against "
+               "0.3): nothing to negotiate");
+#endif
+}
+
+/* Can this process make a thread real-time? (root, CAP_SYS_NICE or an
+ * RLIMIT_RTPRIO; rtkit is not asked here.) */
+static void *
+try_realtime (void *data)
+{
+  struct sched_param sp = { .sched_priority = 1 };
+
+  *(gboolean *) data =
+      pthread_setschedparam (pthread_self (), SCHED_FIFO, &sp) == 0;
+  return NULL;
+}
+
+static gboolean
+may_make_realtime (void)
+{
+  pthread_t t;
+  gboolean ok = FALSE;
+
+  g_assert_cmpint (pthread_create (&t, NULL, try_realtime, &ok), ==, 0);
+  pthread_join (t, NULL);
+  return ok;
+}
+
+static gboolean
+any_thread_realtime (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const gchar *name;
+  gboolean found = FALSE;
+
+  g_assert_nonnull (dir);
+  while (!found && (name = g_dir_read_name (dir)) != NULL) {
+    /* PipeWire asks for SCHED_RESET_ON_FORK with it. */
+    gint policy = sched_getscheduler ((pid_t) g_ascii_strtoll (name, NULL, 10))
+        & ~SCHED_RESET_ON_FORK;
+    found = policy == SCHED_FIFO || policy == SCHED_RR;
+  }
+  g_dir_close (dir);
+  return found;
+}
+
+/* The stream's data thread runs real-time where the system allows it (on
+ * every PipeWire: 0.3 loads module-rt only through client-rt.conf). Under
+ * load a data thread that is late to finish its cycle leaves the frame the
+ * producer queued meanwhile in the producer's queue, and Mutter sends it
+ * only with its next frame: the picture a viewer sees stays one change
+ * behind on a still desktop. */
+static void
+test_data_thread_realtime (void)
+{
+  TestProducer *p;
+  GstHarness *h;
+
+  if (!may_make_realtime ()) {
+    g_test_skip ("this process may not make threads real-time");
+    return;
+  }
+  g_assert_false (any_thread_realtime ());
+  p = test_producer_start ("BGRx", "160x120", 30);
+  h = harness_for (p, 0);
+  gst_buffer_unref (pull (h));
+  g_assert_true (any_thread_realtime ());
+  gst_harness_teardown (h);
   test_producer_stop (p);
 }
 
@@ -607,6 +798,11 @@ main (int argc, char **argv)
   g_test_add_func ("/element/error-node-gone", test_error_node_gone);
   g_test_add_func ("/element/cuda-missing", test_cuda_missing);
   g_test_add_func ("/element/auto-falls-back", test_auto_falls_back);
+  g_test_add_func ("/element/buffer-count", test_buffer_count);
   g_test_add_func ("/element/dmabuf-unavailable", test_dmabuf_unavailable);
+  g_test_add_func ("/element/dma-drm-only", test_dma_drm_only);
+  g_test_add_func ("/element/sync-timeline-not-with-memfd",
+      test_sync_timeline_not_with_memfd);
+  g_test_add_func ("/element/data-thread-realtime", test_data_thread_realtime);
   return g_test_run ();
 }

@@ -1,10 +1,11 @@
 /* Fuzz target: every parser a viewer's WebSocket message reaches
- * (server/zc-wire.c). The input is one client message, exactly as
- * zc-ws-viewer.c hands it over; the parsers must refuse garbage with an
- * error and never read outside it.
+ * (server/protocol/zc-wire.c, and zc-control.c for control messages). The input
+ * is one client message, exactly as zc-ws-viewer.c hands it over; the parsers
+ * must refuse garbage with an error and never read outside it.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "zc-control.h"
 #include "zc-fuzz.h"
 #include "zc-wire.h"
 
@@ -27,7 +28,10 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
     if (type == ZC_WIRE_PING)
       g_assert (zc_wire_parse_ping (data, size, &seq, &client_time, NULL));
     if (type == ZC_WIRE_CONTROL) {
-      g_free (zc_wire_parse_control (data, size, &error));
+      ZcControlMsg control;
+
+      if (zc_control_parse (data, size, &control, &error))
+        zc_control_msg_clear (&control);
       g_clear_error (&error);
     }
   } else {
@@ -40,8 +44,13 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
    * the check having run first. */
   if (!zc_wire_parse_ping (data, size, &seq, &client_time, &error))
     g_clear_error (&error);
-  g_free (zc_wire_parse_control (data, size, &error));
-  g_clear_error (&error);
+  {
+    ZcControlMsg control;
+
+    if (zc_control_parse (data, size, &control, &error))
+      zc_control_msg_clear (&control);
+    g_clear_error (&error);
+  }
   if (zc_wire_parse_video_frame (data, size, &header, &au, &au_size, &error))
     g_assert (au + au_size == data + size);
   g_clear_error (&error);

@@ -15,7 +15,7 @@ set -eu
 
 seconds=${1:-20}
 [ $# -gt 0 ] && shift
-targets=${*:-wire h264 format}
+targets=${*:-wire h264 format input cursor}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${ZC_FUZZ_BUILD:-$root/build-fuzz}
 

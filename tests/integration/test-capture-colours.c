@@ -6,7 +6,10 @@
  *   zerocopy    pipewirezerocopysrc pipewire-node-id=ID output-mode=system
  *   pipewiresrc upstream pipewiresrc path=ID (checks the harness itself)
  *   swapped     pipewiresrc, with BGRx frames relabelled RGBx: a negative
- *               control proving the check catches a red/blue swap
+ *               control proving the check catches a red/blue swap. The
+ *               relabelling covers the caps (capssetter) and each buffer's
+ *               video meta (relabel_meta), which GStreamer >= 1.24 checks
+ *               against the caps when a frame is mapped.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
@@ -61,6 +64,24 @@ swap_detected (const GstVideoFrame *frame, GstSample *sample,
   if (*why == NULL)
     *why = g_strdup_printf ("not yet the swapped picture: %s", check_why);
   return FALSE;
+}
+
+/* pipewiresrc's buffers carry a GstVideoMeta naming BGRx (and the real
+ * strides); after capssetter the caps say RGBx, and mapping such a frame
+ * fails on GStreamer >= 1.24. Relabel the meta too, keeping its layout. */
+static GstPadProbeReturn
+relabel_meta (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstVideoMeta *meta = gst_buffer_get_video_meta (buf);
+
+  if (meta != NULL && meta->format != GST_VIDEO_FORMAT_RGBx) {
+    buf = gst_buffer_make_writable (buf);
+    meta = gst_buffer_get_video_meta (buf);
+    meta->format = GST_VIDEO_FORMAT_RGBx;
+    GST_PAD_PROBE_INFO_DATA (info) = buf;
+  }
+  return GST_PAD_PROBE_OK;
 }
 
 int
@@ -126,6 +147,12 @@ main (int argc, char *argv[])
     return 1;
   }
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  if (check == swap_detected) {
+    GstPad *pad = gst_element_get_static_pad (sink, "sink");
+    gst_pad_add_probe (
+        pad, GST_PAD_PROBE_TYPE_BUFFER, relabel_meta, NULL, NULL);
+    gst_object_unref (pad);
+  }
   if (gst_element_set_state (pipeline, GST_STATE_PLAYING)
       == GST_STATE_CHANGE_FAILURE) {
     g_printerr ("the pipeline cannot go to PLAYING\n");

@@ -9,6 +9,19 @@
  *
  * stdout: `READY <node-id>` once, then `OK <cmd>` / `ERR <why>` per command.
  * stdin:  still | move | size WxH | corrupt N | cursor N | quit
+ * --still starts as "still" does: the format is negotiated, no frame comes
+ * until "move" (a desktop that has not drawn yet).
+ *
+ * --sync-timeline also offers the explicit-sync meta (SPA_META_SyncTimeline,
+ * PipeWire >= 1.2) on its MemFd buffers, as a GPU compositor offers it: a
+ * consumer must not take it with shared memory. The `metas` command says
+ * how many of the buffers PipeWire made carry each meta:
+ * `OK metas buffers=N header=N sync-timeline=N`.
+ *
+ * --stamp paints the wall-clock time of each frame (CLOCK_REALTIME in ms,
+ * modulo 2^20) as 20 black/white 16x16 blocks along row 16, most
+ * significant bit first from x = 16: whatever shows the picture (a
+ * browser behind a relay, say) can tell glass-to-glass latency from it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 
@@ -95,6 +108,7 @@ typedef struct
   const Format *format;
   const char *name;
   int fps;
+  int max_buffers;             /* most buffers it allows (--max-buffers) */
   int want_width, want_height; /* what EnumFormat offers now */
   int width, height, stride;   /* what was negotiated; 0 = nothing yet */
 
@@ -103,6 +117,9 @@ typedef struct
   int still;
   int corrupt_left, cursor_left;
   uint32_t seq;
+  int stamp;                       /* --stamp */
+  int sync_timeline;               /* --sync-timeline */
+  int n_buffers, n_header, n_sync; /* buffers made, with each meta */
 
   char line[256];
   size_t line_len;
@@ -189,6 +206,28 @@ paint_rgb (Producer *p, uint8_t *data)
   }
 }
 
+#define STAMP_BITS 20
+#define STAMP_BLOCK 16
+
+/* Macroblock-aligned blocks survive any H.264 bitrate as black or white. */
+static void
+paint_stamp (Producer *p, uint8_t *data)
+{
+  struct timespec t;
+  uint32_t ms;
+
+  clock_gettime (CLOCK_REALTIME, &t);
+  ms = (uint32_t) (((uint64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000)
+      & ((1u << STAMP_BITS) - 1));
+  for (int bit = 0; bit < STAMP_BITS; bit++) {
+    uint8_t v = (ms >> (STAMP_BITS - 1 - bit)) & 1 ? 0xff : 0;
+    for (int y = STAMP_BLOCK; y < 2 * STAMP_BLOCK && y < p->height; y++)
+      for (int x = STAMP_BLOCK * (bit + 1);
+           x < STAMP_BLOCK * (bit + 2) && x < p->width; x++)
+        put_rgb (p, data + (size_t) y * p->stride + 4 * x, v, v, v);
+  }
+}
+
 static void
 paint_yuy2 (Producer *p, uint8_t *data)
 {
@@ -258,6 +297,8 @@ on_process (void *user_data)
       paint_yuy2 (p, d->data);
     else
       paint_rgb (p, d->data);
+    if (p->stamp && p->format->spa != SPA_VIDEO_FORMAT_YUY2)
+      paint_stamp (p, d->data);
     d->chunk->size = (uint32_t) p->stride * p->height;
   }
   pw_stream_queue_buffer (p->stream, b);
@@ -311,7 +352,8 @@ on_param_changed (void *user_data, uint32_t id, const struct spa_pod *param)
   struct spa_video_info_raw info;
   uint8_t buffer[1024];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT (buffer, sizeof (buffer));
-  const struct spa_pod *params[2];
+  const struct spa_pod *params[3];
+  uint32_t n_params;
 
   if (id != SPA_PARAM_Format)
     return;
@@ -332,22 +374,61 @@ on_param_changed (void *user_data, uint32_t id, const struct spa_pod *param)
 
   params[0] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamBuffers,
       SPA_PARAM_Buffers, SPA_PARAM_BUFFERS_buffers,
-      SPA_POD_CHOICE_RANGE_Int (4, 2, 16), SPA_PARAM_BUFFERS_blocks,
-      SPA_POD_Int (1), SPA_PARAM_BUFFERS_size,
+      SPA_POD_CHOICE_RANGE_Int (SPA_MIN (4, p->max_buffers), 2, p->max_buffers),
+      SPA_PARAM_BUFFERS_blocks, SPA_POD_Int (1), SPA_PARAM_BUFFERS_size,
       SPA_POD_Int (p->stride * p->height), SPA_PARAM_BUFFERS_stride,
       SPA_POD_Int (p->stride), SPA_PARAM_BUFFERS_dataType,
       SPA_POD_CHOICE_FLAGS_Int (1 << SPA_DATA_MemFd));
   params[1] = spa_pod_builder_add_object (&b, SPA_TYPE_OBJECT_ParamMeta,
       SPA_PARAM_Meta, SPA_PARAM_META_type, SPA_POD_Id (SPA_META_Header),
       SPA_PARAM_META_size, SPA_POD_Int (sizeof (struct spa_meta_header)));
-  pw_stream_update_params (p->stream, params, 2);
+  n_params = 2;
+#if PW_CHECK_VERSION(1, 2, 0)
+  if (p->sync_timeline)
+    params[n_params++] = spa_pod_builder_add_object (&b,
+        SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta, SPA_PARAM_META_type,
+        SPA_POD_Id (SPA_META_SyncTimeline), SPA_PARAM_META_size,
+        SPA_POD_Int (sizeof (struct spa_meta_sync_timeline)));
+#endif
+  pw_stream_update_params (p->stream, params, n_params);
   set_timer (p);
+}
+
+/* Counts the metas PipeWire gave each buffer: what both sides agreed. */
+static void
+on_add_buffer (void *user_data, struct pw_buffer *b)
+{
+  Producer *p = user_data;
+
+  p->n_buffers++;
+  if (spa_buffer_find_meta (b->buffer, SPA_META_Header))
+    p->n_header++;
+#if PW_CHECK_VERSION(1, 2, 0)
+  if (spa_buffer_find_meta (b->buffer, SPA_META_SyncTimeline))
+    p->n_sync++;
+#endif
+}
+
+static void
+on_remove_buffer (void *user_data, struct pw_buffer *b)
+{
+  Producer *p = user_data;
+
+  p->n_buffers--;
+  if (spa_buffer_find_meta (b->buffer, SPA_META_Header))
+    p->n_header--;
+#if PW_CHECK_VERSION(1, 2, 0)
+  if (spa_buffer_find_meta (b->buffer, SPA_META_SyncTimeline))
+    p->n_sync--;
+#endif
 }
 
 static const struct pw_stream_events stream_events = {
   PW_VERSION_STREAM_EVENTS,
   .state_changed = on_state_changed,
   .param_changed = on_param_changed,
+  .add_buffer = on_add_buffer,
+  .remove_buffer = on_remove_buffer,
   .process = on_process,
 };
 
@@ -414,12 +495,15 @@ run_command (Producer *p, char *cmd)
     else
       p->cursor_left = n;
     reply ("OK %s %d", cmd, n);
+  } else if (strcmp (cmd, "metas") == 0) {
+    reply ("OK metas buffers=%d header=%d sync-timeline=%d", p->n_buffers,
+        p->n_header, p->n_sync);
   } else if (strcmp (cmd, "quit") == 0) {
     reply ("OK quit");
     pw_main_loop_quit (p->main_loop);
   } else {
     reply ("ERR unknown command '%s' (still, move, size WxH, corrupt N, "
-           "cursor N, quit)",
+           "cursor N, metas, quit)",
         cmd);
   }
 }
@@ -478,7 +562,8 @@ usage (FILE *out)
 {
   fprintf (out,
       "usage: zc-test-producer [--name NAME] [--size WxH] "
-      "[--fps N] [--format BGRx|BGRA|RGBx|RGBA|xRGB|ARGB|YUY2]\n");
+      "[--fps N] [--format BGRx|BGRA|RGBx|RGBA|xRGB|ARGB|YUY2] "
+      "[--stamp] [--still] [--sync-timeline] [--max-buffers 2..16]\n");
 }
 
 int
@@ -486,6 +571,7 @@ main (int argc, char *argv[])
 {
   Producer p = { .name = "zc-test-producer",
     .fps = 30,
+    .max_buffers = 16,
     .want_width = 320,
     .want_height = 240,
     .format = &formats[0] };
@@ -499,6 +585,26 @@ main (int argc, char *argv[])
     if (strcmp (opt, "--help") == 0 || strcmp (opt, "-h") == 0) {
       usage (stdout);
       return 0;
+    }
+    if (strcmp (opt, "--stamp") == 0) {
+      p.stamp = 1;
+      continue;
+    }
+    if (strcmp (opt, "--still") == 0) {
+      p.still = 1; /* no frame until "move" */
+      continue;
+    }
+    if (strcmp (opt, "--sync-timeline") == 0) {
+#if PW_CHECK_VERSION(1, 2, 0)
+      p.sync_timeline = 1;
+      continue;
+#else
+      fprintf (stderr,
+          "zc-test-producer: --sync-timeline needs PipeWire >= 1.2 (built "
+          "with %s)\n",
+          pw_get_headers_version ());
+      return 2;
+#endif
     }
     if (val == NULL) {
       fprintf (stderr, "zc-test-producer: %s needs a value\n", opt);
@@ -521,6 +627,13 @@ main (int argc, char *argv[])
       if (p.fps < 1 || p.fps > 1000) {
         fprintf (
             stderr, "zc-test-producer: bad --fps '%s': use 1..1000\n", val);
+        return 2;
+      }
+    } else if (strcmp (opt, "--max-buffers") == 0) {
+      p.max_buffers = atoi (val);
+      if (p.max_buffers < 2 || p.max_buffers > 16) {
+        fprintf (stderr,
+            "zc-test-producer: bad --max-buffers '%s': use 2..16\n", val);
         return 2;
       }
     } else if (strcmp (opt, "--format") == 0) {

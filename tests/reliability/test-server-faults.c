@@ -29,47 +29,6 @@ typedef struct
   gint64 next_connect_us;
 } Watch;
 
-/* The child of zerocast whose command name is @comm. */
-static GPid
-find_child (GPid parent, const gchar *comm)
-{
-  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
-  g_autofree gchar *want = g_strdup_printf ("(%s) ", comm);
-  const gchar *name;
-
-  while (proc && (name = g_dir_read_name (proc)) != NULL) {
-    g_autofree gchar *path = g_build_filename ("/proc", name, "stat", NULL);
-    g_autofree gchar *stat = NULL;
-    const gchar *p;
-    gint ppid;
-
-    if (!g_ascii_isdigit (name[0])
-        || !g_file_get_contents (path, &stat, NULL, NULL))
-      continue;
-    p = strstr (stat, want);
-    if (p && sscanf (p + strlen (want), "%*c %d", &ppid) == 1 && ppid == parent)
-      return atoi (name);
-  }
-  return 0;
-}
-
-/* One variable from a process's environment. */
-static gchar *
-environ_of (GPid pid, const gchar *var)
-{
-  g_autofree gchar *path = g_strdup_printf ("/proc/%d/environ", pid);
-  g_autofree gchar *env = NULL;
-  g_autofree gchar *prefix = g_strdup_printf ("%s=", var);
-  gsize len;
-
-  if (!g_file_get_contents (path, &env, &len, NULL))
-    return NULL;
-  for (gsize i = 0; i < len; i += strlen (env + i) + 1)
-    if (g_str_has_prefix (env + i, prefix))
-      return g_strdup (env + i + strlen (prefix));
-  return NULL;
-}
-
 /* Keeps one viewer connected, reconnecting every 500 ms while the server
  * refuses or drops it. TRUE once the stream has visibly restarted (a new
  * StreamInit on the same connection, or a new connection) and
@@ -104,7 +63,7 @@ inject (const gchar *fault, GPid zerocast, guint node_id, GError **error)
   if (g_str_equal (fault, "mutter-killed")
       || g_str_equal (fault, "pipewire-killed")) {
     const gchar *comm = fault[0] == 'm' ? "mutter" : "pipewire";
-    GPid pid = find_child (zerocast, comm);
+    GPid pid = zc_test_child_of (zerocast, comm);
 
     if (pid == 0 || kill (pid, SIGKILL) != 0) {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -115,8 +74,9 @@ inject (const gchar *fault, GPid zerocast, guint node_id, GError **error)
     return TRUE;
   }
   if (g_str_equal (fault, "node-removed")) {
-    GPid pw = find_child (zerocast, "pipewire");
-    g_autofree gchar *dir = pw ? environ_of (pw, "XDG_RUNTIME_DIR") : NULL;
+    GPid pw = zc_test_child_of (zerocast, "pipewire");
+    g_autofree gchar *dir =
+        pw ? zc_test_environ_of (pw, "XDG_RUNTIME_DIR") : NULL;
     g_autofree gchar *id = g_strdup_printf ("%u", node_id);
     g_autofree gchar *env_dir = g_strdup_printf ("XDG_RUNTIME_DIR=%s", dir);
     const gchar *argv[] = { "env", env_dir, "pw-cli", "destroy", id, NULL };
@@ -154,7 +114,8 @@ has_frames (gpointer data)
 int
 main (int argc, char **argv)
 {
-  const gchar *args[] = { "--headless", "640x480", NULL };
+  const gchar *args[] = { "--headless", "640x480", "--desktop", "mutter",
+    NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (SoupSession) session = NULL;
   Watch w = { 0 };

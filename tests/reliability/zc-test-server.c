@@ -3,7 +3,9 @@
 #include "zc-test-server.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 
 struct _ZcTestServer
@@ -268,4 +270,50 @@ zc_test_server_stop (ZcTestServer *self)
   g_free (self->ws_url);
   g_free (self);
   return code;
+}
+
+GPid
+zc_test_child_of (GPid parent, const gchar *name)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const gchar *entry;
+
+  while (dir && (entry = g_dir_read_name (dir)) != NULL) {
+    g_autofree gchar *stat_path = g_strdup_printf ("/proc/%s/stat", entry);
+    g_autofree gchar *cmd_path = g_strdup_printf ("/proc/%s/cmdline", entry);
+    g_autofree gchar *stat = NULL, *cmd = NULL, *comm = NULL;
+    const gchar *open, *close;
+    gint ppid;
+
+    /* The command name sits between the first '(' and the last ')': it
+     * may hold either. */
+    if (!g_ascii_isdigit (entry[0])
+        || !g_file_get_contents (stat_path, &stat, NULL, NULL)
+        || (open = strchr (stat, '(')) == NULL
+        || (close = strrchr (stat, ')')) == NULL
+        || sscanf (close + 1, " %*c %d", &ppid) != 1 || ppid != parent)
+      continue;
+    comm = g_strndup (open + 1, close - open - 1);
+    if (g_strcmp0 (comm, name) == 0
+        || (g_file_get_contents (cmd_path, &cmd, NULL, NULL)
+            && g_strcmp0 (cmd, name) == 0))
+      return (GPid) g_ascii_strtoll (entry, NULL, 10);
+  }
+  return 0;
+}
+
+gchar *
+zc_test_environ_of (GPid pid, const gchar *var)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/environ", pid);
+  g_autofree gchar *env = NULL;
+  g_autofree gchar *prefix = g_strdup_printf ("%s=", var);
+  gsize len;
+
+  if (!g_file_get_contents (path, &env, &len, NULL))
+    return NULL;
+  for (gsize i = 0; i < len; i += strlen (env + i) + 1)
+    if (g_str_has_prefix (env + i, prefix))
+      return g_strdup (env + i + strlen (prefix));
+  return NULL;
 }

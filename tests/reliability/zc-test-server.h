@@ -42,6 +42,14 @@ gboolean zc_test_server_is_running (ZcTestServer *self, gint *status);
  * leak or error report makes the exit code non-zero. */
 gint zc_test_server_stop (ZcTestServer *self);
 
+/* The child of @parent (a pid) whose command name (/proc/PID/stat, at
+ * most 15 characters) or first argument (a path or a name) is @name; 0
+ * when there is none. */
+GPid zc_test_child_of (GPid parent, const gchar *name);
+
+/* One variable of a process's environment (/proc/PID/environ), or NULL. */
+gchar *zc_test_environ_of (GPid pid, const gchar *var);
+
 /* Runs the default main context until @cond returns TRUE or @timeout_ms
  * pass. */
 gboolean zc_test_wait (

@@ -8,12 +8,31 @@ struct _ZcTestViewer
   SoupWebsocketConnection *conn;
   ZcTestViewerState state;
   gulong message_id, closed_id;
+  ZcTestViewerFrameFunc frame_func;
+  gpointer frame_data;
 };
 
 static guint16
 be16 (const guint8 *p)
 {
   return (guint16) (p[0] << 8 | p[1]);
+}
+
+static guint32
+le32 (const guint8 *p)
+{
+  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16
+      | (guint32) p[3] << 24;
+}
+
+static guint64
+be64 (const guint8 *p)
+{
+  guint64 v = 0;
+
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
+  return v;
 }
 
 static void
@@ -81,6 +100,17 @@ on_message (
                 s->frames + 1, s->inits));
         return;
       }
+      /* A player or muxer orders by pts: it rises strictly, also across
+       * the server's restarts (a new StreamInit) and keepalive copies. */
+      if (s->frames > 0 && be64 (m + 3) <= s->last_pts_us) {
+        s->pts_not_rising++;
+        protocol_error (self,
+            g_strdup_printf (
+                "VideoFrame %u has pts %" G_GUINT64_FORMAT
+                " us, not after the previous one's %" G_GUINT64_FORMAT,
+                s->frames + 1, be64 (m + 3), s->last_pts_us));
+      }
+      s->last_pts_us = be64 (m + 3);
       s->frames++;
       s->frames_since_init++;
       if (m[2] & 1)
@@ -92,6 +122,9 @@ on_message (
             g_strdup_printf ("a %ux%u VideoFrame after a "
                              "%ux%u StreamInit",
                 s->frame_width, s->frame_height, s->width, s->height));
+      else if (self->frame_func)
+        self->frame_func (
+            s->last_pts_us, m[2] & 1, m + 15, size - 15, self->frame_data);
       break;
     case 0x31: /* Error */
       if (size < 3 || be16 (m + 1) != size - 3) {
@@ -102,6 +135,24 @@ on_message (
       s->error_text = g_strndup ((const gchar *) m + 3, size - 3);
       break;
     case 0x41: /* Pong */
+      break;
+    case 0x50: /* CursorImage, little-endian (Helix's layout) */
+      if (size < 25 || size != 25 + le32 (m + 21)) {
+        protocol_error (self,
+            g_strdup_printf (
+                "a CursorImage of %" G_GSIZE_FORMAT " bytes", size));
+        return;
+      }
+      s->cursor_messages++;
+      break;
+    case 0x51: /* CursorName: 13 bytes, then a name of its length byte */
+      if (size < 14 || size != 14 + (gsize) m[13]) {
+        protocol_error (self,
+            g_strdup_printf (
+                "a CursorName of %" G_GSIZE_FORMAT " bytes", size));
+        return;
+      }
+      s->cursor_messages++;
       break;
     default:
       protocol_error (
@@ -162,6 +213,14 @@ const ZcTestViewerState *
 zc_test_viewer_get_state (ZcTestViewer *self)
 {
   return &self->state;
+}
+
+void
+zc_test_viewer_set_frame_func (
+    ZcTestViewer *self, ZcTestViewerFrameFunc func, gpointer data)
+{
+  self->frame_func = func;
+  self->frame_data = data;
 }
 
 void

@@ -22,16 +22,27 @@ typedef struct
   guint frames, keyframes;
   guint frames_since_init; /* VideoFrames since the newest StreamInit */
   guint16 frame_width, frame_height; /* of the newest VideoFrame */
-  gchar *protocol_error;             /* the first message that broke the spec */
+  guint64 last_pts_us;               /* of the newest VideoFrame */
+  guint pts_not_rising;  /* VideoFrames whose pts is not above the last's */
+  guint cursor_messages; /* CursorImage 0x50 and CursorName 0x51 */
+  gchar *protocol_error; /* the first message that broke the spec */
 } ZcTestViewerState;
 
 typedef struct _ZcTestViewer ZcTestViewer;
+
+/* Called for each VideoFrame that kept to the spec (pts strictly rising
+ * included: one that does not is a protocol error). */
+typedef void (*ZcTestViewerFrameFunc) (guint64 pts_us, gboolean keyframe,
+    const guint8 *au, gsize size, gpointer data);
 
 /* Starts connecting at once; progress happens in the default main
  * context. */
 ZcTestViewer *zc_test_viewer_new (SoupSession *session, const gchar *ws_url);
 
 const ZcTestViewerState *zc_test_viewer_get_state (ZcTestViewer *self);
+
+void zc_test_viewer_set_frame_func (
+    ZcTestViewer *self, ZcTestViewerFrameFunc func, gpointer data);
 
 /* Starts a normal close (or cancels the handshake). */
 void zc_test_viewer_close (ZcTestViewer *self);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <gst/gst.h>
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 
 #include "zc-encoder.h"
 #include "zc-h264.h"
@@ -334,6 +335,60 @@ test_real_encoder (gconstpointer data)
   g_assert_cmpuint (keyframes, ==, 1);
 }
 
+/* A desktop that holds still sends one frame and then nothing: the
+ * encoder, set up as the server does, must put that frame out without
+ * waiting for another. The source has no frame rate (0/1), as Mutter's
+ * ScreenCast; x264 took that as VFR input and held each frame for the
+ * next. */
+static void
+test_encoder_does_not_hold (gconstpointer data)
+{
+  const gchar *encoder = data;
+  ZcEncoderSettings settings = { .bitrate_kbps = 1000, .fps = 30, .gop = 30 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstCaps) caps = NULL;
+  g_autoptr (GstSample) first = NULL, second = NULL;
+  GstElement *pipeline, *src, *bin, *sink;
+  GstBuffer *frame;
+  const gsize size = 320 * 240 * 4;
+
+  if (!zc_encoder_is_available (encoder)) {
+    g_test_skip ("encoder not installed");
+    return;
+  }
+  pipeline = gst_pipeline_new (NULL);
+  src = gst_element_factory_make ("appsrc", NULL);
+  caps = gst_caps_from_string ("video/x-raw,format=BGRx,width=320,height=240,"
+                               "framerate=0/1");
+  g_object_set (src, "caps", caps, "format", GST_FORMAT_TIME, NULL);
+  bin = zc_encoder_make_bin (encoder, &settings, &error);
+  g_assert_no_error (error);
+  sink = gst_element_factory_make ("appsink", NULL);
+  g_object_set (sink, "sync", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (pipeline), src, bin, sink, NULL);
+  g_assert_true (gst_element_link_many (src, bin, sink, NULL));
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+
+  for (guint i = 0; i < 2; i++) {
+    frame = gst_buffer_new_allocate (NULL, size, NULL);
+    gst_buffer_memset (frame, 0, i ? 0xc0 : 0x20, size);
+    GST_BUFFER_PTS (frame) = i * 100 * GST_MSECOND;
+    g_assert_cmpint (
+        gst_app_src_push_buffer (GST_APP_SRC (src), frame), ==, GST_FLOW_OK);
+    /* No further frame comes until this one is out (or the deadline). */
+    if (i == 0)
+      first =
+          gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
+    else
+      second =
+          gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_assert_nonnull (first);
+  g_assert_nonnull (second);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -346,5 +401,9 @@ main (int argc, char **argv)
   g_test_add_data_func ("/h264/encoder/x264enc", "x264enc", test_real_encoder);
   g_test_add_data_func (
       "/h264/encoder/openh264enc", "openh264enc", test_real_encoder);
+  g_test_add_data_func (
+      "/h264/encoder-no-hold/x264enc", "x264enc", test_encoder_does_not_hold);
+  g_test_add_data_func ("/h264/encoder-no-hold/openh264enc", "openh264enc",
+      test_encoder_does_not_hold);
   return g_test_run ();
 }

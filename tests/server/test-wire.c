@@ -173,25 +173,6 @@ test_client_messages (void)
   g_clear_error (&error);
 }
 
-static void
-test_control (void)
-{
-  const gchar *good = "\x20{\"type\":\"keyframe\"}";
-  const gchar *bad[] = { "\x20{{{", "\x20[1,2]", "\x20{\"type\":3}",
-    "\x20{\"kind\":\"keyframe\"}" };
-  g_autofree gchar *type = NULL;
-
-  type = zc_wire_parse_control ((const guint8 *) good, strlen (good), NULL);
-  g_assert_cmpstr (type, ==, "keyframe");
-  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
-    g_autoptr (GError) error = NULL;
-    g_autofree gchar *t = zc_wire_parse_control (
-        (const guint8 *) bad[i], strlen (bad[i]), &error);
-    g_assert_null (t);
-    g_assert_nonnull (error);
-  }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -202,6 +183,5 @@ main (int argc, char **argv)
   g_test_add_func ("/wire/error", test_error_message);
   g_test_add_func ("/wire/ping-pong", test_ping_pong);
   g_test_add_func ("/wire/client-messages", test_client_messages);
-  g_test_add_func ("/wire/control", test_control);
   return g_test_run ();
 }

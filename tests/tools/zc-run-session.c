@@ -1,14 +1,14 @@
 /* zc-run-session: run a command inside a private headless desktop session.
  *
- *   zc-run-session [--mutter WxH] [--colours] [--screencast] [--timeout SEC]
- *                  -- COMMAND ARGS...
+ *   zc-run-session [--mutter WxH [--shell]] [--colours] [--screencast]
+ *                  [--timeout SEC] -- COMMAND ARGS...
  *
- * Starts dbus + PipeWire + WirePlumber (+ headless Mutter, + the colour
- * client), optionally a Mutter ScreenCast of the first monitor (cursor
- * hidden) whose node id goes to ZC_NODE_ID, runs COMMAND with the session's
- * environment and exits with its status (77, "skipped", stays 77). The
- * session is torn down on every path: command exit, --timeout, SIGINT,
- * SIGTERM, SIGHUP.
+ * Starts dbus + PipeWire + WirePlumber (+ headless Mutter, or with --shell
+ * GNOME Shell and a terminal, + the colour client), optionally a Mutter
+ * ScreenCast of the first monitor (cursor hidden) whose node id goes to
+ * ZC_NODE_ID, runs COMMAND with the session's environment and exits with its
+ * status (77, "skipped", stays 77). The session is torn down on every path:
+ * command exit, --timeout, SIGINT, SIGTERM, SIGHUP.
  *
  * Besides the session's XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS,
  * WAYLAND_DISPLAY and ZC_NODE_ID, the command gets ZC_SESSION_PIDS (the
@@ -162,13 +162,17 @@ int
 main (int argc, char *argv[])
 {
   g_autofree gchar *mutter_size = NULL;
-  gboolean colours = FALSE, screencast = FALSE;
+  gboolean colours = FALSE, screencast = FALSE, shell = FALSE;
   gint timeout_sec = 0;
   g_auto (GStrv) command = NULL;
   const GOptionEntry entries[] = {
     { "mutter", 0, 0, G_OPTION_ARG_STRING, &mutter_size,
         "Also start headless Mutter with a virtual monitor of this size",
         "WxH" },
+    { "shell", 0, 0, G_OPTION_ARG_NONE, &shell,
+        "GNOME Shell (with a terminal) instead of bare Mutter (needs "
+        "--mutter)",
+        NULL },
     { "colours", 0, 0, G_OPTION_ARG_NONE, &colours,
         "Show the colour-quadrant window (needs --mutter)", NULL },
     { "screencast", 0, 0, G_OPTION_ARG_NONE, &screencast,
@@ -216,8 +220,8 @@ main (int argc, char *argv[])
         mutter_size);
     return 2;
   }
-  if ((colours || screencast) && mutter_size == NULL) {
-    g_printerr ("zc-run-session: --colours and --screencast need "
+  if ((colours || screencast || shell) && mutter_size == NULL) {
+    g_printerr ("zc-run-session: --colours, --shell and --screencast need "
                 "--mutter WxH\n");
     return 2;
   }
@@ -234,6 +238,7 @@ main (int argc, char *argv[])
 
   opts.mutter = mutter_size != NULL;
   opts.colour_client = colours;
+  opts.shell = shell;
   session = zc_headless_start (&opts, &error);
   if (session == NULL) {
     g_printerr ("zc-run-session: %s\n", error->message);
