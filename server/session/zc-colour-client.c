@@ -3,7 +3,8 @@
  * green, bottom-left 0x0000ff blue, bottom-right 0xffffff white), so a
  * capture test can tell a red/blue swap or a mirrored image apart.
  *
- * It prints `MAPPED WxH` once the compositor has taken its first frame,
+ * It prints `MAPPED WxH` once the compositor has taken its first frame
+ * drawn fullscreen,
  * redraws at whatever size the compositor configures, and runs until it
  * is killed or the compositor goes away.
  *
@@ -38,6 +39,8 @@ typedef struct
   struct xdg_toplevel *toplevel;
   int width, height; /* from the last toplevel configure */
   int drawn_width, drawn_height;
+  int fullscreen;       /* the last toplevel configure says so */
+  int drawn_fullscreen; /* ... and it was acked */
   int mapped;
   int tick; /* toggles the corner block on each repaint */
 } Client;
@@ -84,9 +87,14 @@ on_toplevel_configure (void *data, struct xdg_toplevel *toplevel, int32_t width,
 {
   Client *c = data;
 
+  uint32_t *state;
+
   /* 0x0 means "pick your own size" (before the fullscreen state lands). */
   c->width = width > 0 ? width : DEFAULT_WIDTH;
   c->height = height > 0 ? height : DEFAULT_HEIGHT;
+  c->fullscreen = 0;
+  wl_array_for_each (state, states) if (*state == XDG_TOPLEVEL_STATE_FULLSCREEN)
+      c->fullscreen = 1;
 }
 
 static void
@@ -107,6 +115,7 @@ on_surface_configure (
   Client *c = data;
 
   xdg_surface_ack_configure (xdg_surface, serial);
+  c->drawn_fullscreen = c->fullscreen;
   if (c->width == c->drawn_width && c->height == c->drawn_height) {
     wl_surface_commit (c->surface);
     return;
@@ -255,7 +264,7 @@ main (int argc, char *argv[])
       if (read (timer, &expirations, sizeof (expirations)) > 0 && c.mapped)
         repaint (&c);
     }
-    if (!c.mapped && c.drawn_width > 0) {
+    if (!c.mapped && c.drawn_width > 0 && c.drawn_fullscreen) {
       /* The round trip returns once the compositor has processed the
        * commit carrying our first buffer: the window is mapped. */
       wl_display_roundtrip (c.display);

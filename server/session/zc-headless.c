@@ -718,6 +718,40 @@ zc_headless_shell_available (const gchar **missing)
   return TRUE;
 }
 
+static Child *find_child (ZcHeadless *self, const gchar *name);
+
+/* Mutter lists a logical monitor (in virtual_only mode, the stream's
+ * virtual one, made once the consumer streams). */
+static gboolean
+monitor_ready (ZcHeadless *self, gpointer data)
+{
+  g_autoptr (GVariant) reply = NULL, logical = NULL;
+
+  reply = g_dbus_connection_call_sync (self->bus,
+      "org.gnome.Mutter.DisplayConfig", "/org/gnome/Mutter/DisplayConfig",
+      "org.gnome.Mutter.DisplayConfig", "GetCurrentState", NULL, NULL,
+      G_DBUS_CALL_FLAGS_NONE, 1000, NULL, NULL);
+  if (reply == NULL)
+    return FALSE;
+  /* (u a(...) a(iiduba(ssss)a{sv}) a{sv}): the third is the logical
+   * monitors. */
+  logical = g_variant_get_child_value (reply, 2);
+  return g_variant_n_children (logical) > 0;
+}
+
+/* Mutter 48 maps a window while it has no monitor and leaves it off the
+ * stream's monitor once that comes: a window opens only on a monitor. */
+static gboolean
+wait_monitor (ZcHeadless *self, GError **error)
+{
+  Child *compositor = find_child (self, self->shell ? "gnome-shell" : "mutter");
+
+  if (!self->virtual_only || compositor == NULL)
+    return TRUE;
+  return wait_ready (self, compositor, "the stream's monitor exists",
+      monitor_ready, NULL, NULL, error);
+}
+
 static gboolean
 colour_client_ready (ZcHeadless *self, gpointer data)
 {
@@ -770,6 +804,8 @@ start_colour_client (ZcHeadless *self, GError **error)
   env = g_environ_setenv (g_strdupv (self->child_env), "WAYLAND_DISPLAY",
       self->wayland_display, TRUE);
   const gchar *argv[] = { program, NULL };
+  if (self->mutter && !wait_monitor (self, error))
+    return FALSE;
   if ((child = spawn_child (self, "colour-client", argv, env, error)) == NULL)
     return FALSE;
   return wait_ready (self, child, "its window is mapped", colour_client_ready,
