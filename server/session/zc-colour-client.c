@@ -86,15 +86,19 @@ on_toplevel_configure (void *data, struct xdg_toplevel *toplevel, int32_t width,
     int32_t height, struct wl_array *states)
 {
   Client *c = data;
-
   uint32_t *state;
 
   /* 0x0 means "pick your own size" (before the fullscreen state lands). */
   c->width = width > 0 ? width : DEFAULT_WIDTH;
   c->height = height > 0 ? height : DEFAULT_HEIGHT;
+  /* Fullscreen at a size of the compositor's: Mutter 48 with no monitor
+   * says fullscreen at 0x0. */
   c->fullscreen = 0;
-  wl_array_for_each (state, states) if (*state == XDG_TOPLEVEL_STATE_FULLSCREEN)
+  wl_array_for_each (state, states)
+  {
+    if (*state == XDG_TOPLEVEL_STATE_FULLSCREEN && width > 0 && height > 0)
       c->fullscreen = 1;
+  }
 }
 
 static void
