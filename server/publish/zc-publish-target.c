@@ -36,6 +36,9 @@ GST_DEBUG_CATEGORY_STATIC (zc_publish_debug);
 /* A dead RTSP server must not hold the target's thread for the default
  * 20 s of rtspclientsink. */
 #define RTSP_TCP_TIMEOUT_US G_GUINT64_CONSTANT (5000000)
+/* RTCP sender reports at least this often (RFC 3550's 5 s by default): a
+ * relay started after us learns where to send keyframe requests sooner. */
+#define RTCP_MIN_INTERVAL_NS (GST_SECOND)
 
 struct _ZcPublishTarget
 {
@@ -217,6 +220,26 @@ resolve (ZcPublishTarget *self, GError **error)
   return addr;
 }
 
+/* An empty receiver report from @ssrc on the RTCP socket, sent before the
+ * first RTP packet: relays learn the address to send keyframe requests to
+ * from the first RTCP they receive (Janus drops requests due before it
+ * knows one: its new viewers' ones), and rtpbin's first report comes only
+ * after a randomised start interval. Best effort: UDP, no answer. */
+static void
+send_rtcp_latch (ZcPublishTarget *self, GInetAddress *addr, guint32 ssrc)
+{
+  g_autoptr (GSocketAddress) dest =
+      g_inet_socket_address_new (addr, (guint16) (self->port + 1u));
+  g_autoptr (GError) error = NULL;
+  /* V=2, RC=0, PT=201 (RR), length 1 (two 32-bit words), SSRC. */
+  guint8 rr[8] = { 0x80, 201, 0, 1, ssrc >> 24, ssrc >> 16, ssrc >> 8, ssrc };
+
+  if (g_socket_send_to (self->rtcp_socket, dest, (const gchar *) rr,
+          sizeof (rr), NULL, &error)
+      < 0)
+    GST_DEBUG ("%s: first RTCP packet not sent: %s", self->uri, error->message);
+}
+
 static GstElement *
 build_rtp (ZcPublishTarget *self, GError **error)
 {
@@ -225,7 +248,10 @@ build_rtp (ZcPublishTarget *self, GError **error)
   g_autoptr (GSocketAddress) local = NULL;
   g_autofree gchar *host = NULL;
   g_autofree gchar *desc = NULL;
-  GstElement *pipeline, *rtcp_sink, *rtcp_src;
+  GstElement *pipeline, *rtcp_sink, *rtcp_src, *rtpbin;
+  GObject *session = NULL;
+  /* Ours, not rtpbin's random one: the first RTCP goes out before RTP. */
+  guint32 ssrc = (guint32) g_random_int_range (1, G_MAXINT32);
 
   addr = resolve (self, error);
   if (addr == NULL)
@@ -248,7 +274,7 @@ build_rtp (ZcPublishTarget *self, GError **error)
   desc = g_strdup_printf (
       "appsrc name=src ! h264parse config-interval=-1 ! "
       "rtph264pay name=sink pt=96 config-interval=-1 mtu=1200 "
-      "aggregate-mode=zero-latency ! rtpbin.send_rtp_sink_0 "
+      "aggregate-mode=zero-latency ssrc=%u ! rtpbin.send_rtp_sink_0 "
       "rtpbin name=rtpbin "
       "rtpbin.send_rtp_src_0 ! udpsink host=\"%s\" port=%u sync=false "
       "async=false "
@@ -256,7 +282,7 @@ build_rtp (ZcPublishTarget *self, GError **error)
       "sync=false async=false close-socket=false "
       "udpsrc name=rtcpsrc close-socket=false caps=application/x-rtcp ! "
       "rtpbin.recv_rtcp_sink_0",
-      host, self->port, host, self->port + 1u);
+      ssrc, host, self->port, host, self->port + 1u);
   pipeline =
       gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, error);
   if (pipeline == NULL)
@@ -267,6 +293,14 @@ build_rtp (ZcPublishTarget *self, GError **error)
   g_object_set (rtcp_src, "socket", self->rtcp_socket, NULL);
   gst_object_unref (rtcp_sink);
   gst_object_unref (rtcp_src);
+  rtpbin = gst_bin_get_by_name (GST_BIN (pipeline), "rtpbin");
+  g_signal_emit_by_name (rtpbin, "get-internal-session", 0u, &session);
+  if (session) {
+    g_object_set (session, "rtcp-min-interval", RTCP_MIN_INTERVAL_NS, NULL);
+    g_object_unref (session);
+  }
+  gst_object_unref (rtpbin);
+  send_rtcp_latch (self, addr, ssrc);
   return pipeline;
 }
 
