@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, needBrowser, startServer, waitStreaming, launchBrowser, openViewer,
-  waitDecoded, waitFor, check, fail, buildRoot } from './lib.mjs';
+  waitDecoded, waitFitted, waitFor, check, fail, buildRoot } from './lib.mjs';
 
 const W = 640, H = 480;
 
@@ -87,6 +87,7 @@ run('input', async () => {
     // centred, and the page must map positions back.
     await page.setViewportSize({ width: 900, height: 560 });
     await waitDecoded(page, 2);
+    await waitFitted(page, 900, 560);
     const s0 = await page.evaluate(() => window.zerocast.width);
     check(s0 === W, `stream is ${W} wide`);
 

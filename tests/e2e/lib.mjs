@@ -175,6 +175,21 @@ export async function waitDecoded(page, n, timeoutMs = 20000) {
   }, timeoutMs);
 }
 
+// After page.setViewportSize(): waits until the viewer has refitted the
+// picture to that window (it does on the window's resize event, which
+// Chromium may fire after setViewportSize returned) and returns its
+// on-page box. The picture fills the width or the height, within both.
+export async function waitFitted(page, width, height, timeoutMs = 5000) {
+  return waitFor(`the picture to fit a ${width}x${height} window`, async () => {
+    const b = await page.evaluate(() => {
+      const r = document.getElementById('screen').getBoundingClientRect();
+      return { left: r.left, top: r.top, width: r.width, height: r.height };
+    });
+    const fills = Math.abs(b.width - width) <= 1 || Math.abs(b.height - height) <= 1;
+    return fills && b.width <= width + 1 && b.height <= height + 1 ? b : null;
+  }, timeoutMs);
+}
+
 export async function metrics(server) {
   const q = server.token ? `?token=${server.token}` : '';
   const r = await fetch(`http://${server.host}:${server.port}/metrics${q}`);

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, needBrowser, startServer, waitStreaming, launchBrowser, openViewer,
-  waitDecoded, waitFor, check } from './lib.mjs';
+  waitDecoded, waitFitted, waitFor, check } from './lib.mjs';
 
 const W = 1280, H = 720;
 
@@ -27,6 +27,7 @@ run('shell-terminal', async () => {
     const page = await openViewer(browser, server.url);
     await page.setViewportSize({ width: 1000, height: 600 });
     await waitDecoded(page, 2, 30000);
+    await waitFitted(page, 1000, 600);
 
     // The terminal window is centred on the monitor (as GNOME Shell
     // places a first window): click its middle.

@@ -7,7 +7,7 @@
 // what the desktop does with them is tests/e2e/input.mjs).
 // SPDX-License-Identifier: LGPL-2.1-or-later
 import { run, needBrowser, startServer, waitStreaming, launchBrowser, openViewer,
-  waitDecoded, waitFor, check } from './lib.mjs';
+  waitDecoded, waitFitted, waitFor, check } from './lib.mjs';
 
 const W = 640, H = 480;
 
@@ -37,10 +37,7 @@ run('viewer-input', async () => {
   await page.setViewportSize({ width: 900, height: 560 });
   await waitDecoded(page, 2);
 
-  const box = await page.evaluate(() => {
-    const r = document.getElementById('screen').getBoundingClientRect();
-    return { left: r.left, top: r.top, width: r.width, height: r.height };
-  });
+  const box = await waitFitted(page, 900, 560);
   check(Math.abs(box.width / box.height - W / H) < 0.01,
     `the picture keeps its aspect (${box.width}x${box.height})`);
   check(Math.abs(box.height - 560) <= 1 && box.left > 0,
