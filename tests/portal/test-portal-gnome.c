@@ -42,6 +42,7 @@
 #include "zc-portal-input.h"
 #include "zc-test-check.h"
 #include "zc-test-frames.h"
+#include "zc-test-input-log.h"
 
 #define XDPG "/usr/libexec/xdg-desktop-portal-gnome"
 #define XDP "/usr/libexec/xdg-desktop-portal"
@@ -483,30 +484,13 @@ out:
   return FALSE;
 }
 
-/* The keys the app got from @from on, "a+ a- b+ b- ..." (+ pressed,
- * - released, by keysym name); *n is how many. */
+/* The keys the app got from @from on, "a+ a- ..." (zc_input_log_keys). */
 static gchar *
 keys_typed (ZcApp *app, gsize from, guint *n)
 {
   g_autofree gchar *text = zc_app_text (app, from);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  GString *keys = g_string_new (NULL);
 
-  *n = 0;
-  for (guint i = 0; lines[i]; i++) {
-    g_auto (GStrv) f = NULL;
-
-    /* KEY code keysym name PRESSED|RELEASED */
-    if (!g_str_has_prefix (lines[i], "KEY "))
-      continue;
-    f = g_strsplit (lines[i], " ", -1);
-    if (g_strv_length (f) != 5)
-      continue;
-    g_string_append_printf (keys, "%s%s%c", keys->len ? " " : "", f[3],
-        g_str_equal (f[4], "PRESSED") ? '+' : '-');
-    (*n)++;
-  }
-  return g_string_free (keys, FALSE);
+  return zc_input_log_keys (text, n);
 }
 
 /* Interaction allowed: the viewer's pointer lands where it pointed,

@@ -10,6 +10,7 @@
 #include <libsoup/soup.h>
 
 #include "zc-server-error.h"
+#include "zc-test-input-log.h"
 
 /* Input message types and sub-types of Helix's protocol (its client's
  * websocket-stream.ts; the server's ws_input.go). */
@@ -114,22 +115,6 @@ zc_app_wait_line (
   return w.found;
 }
 
-/* "ENTER x y" or "MOTION x y". */
-static gboolean
-pointer_line (const gchar *line, gdouble *x, gdouble *y)
-{
-  g_auto (GStrv) f = NULL;
-
-  if (!g_str_has_prefix (line, "ENTER ") && !g_str_has_prefix (line, "MOTION "))
-    return FALSE;
-  f = g_strsplit (line, " ", -1);
-  if (g_strv_length (f) < 3)
-    return FALSE;
-  *x = g_ascii_strtod (f[1], NULL);
-  *y = g_ascii_strtod (f[2], NULL);
-  return TRUE;
-}
-
 gboolean
 zc_app_has_pointer_at (
     ZcApp *self, gsize from, gdouble x, gdouble y, gdouble tolerance)
@@ -138,7 +123,7 @@ zc_app_has_pointer_at (
   gdouble px, py;
 
   for (guint i = 0; lines[i]; i++)
-    if (pointer_line (lines[i], &px, &py) && fabs (px - x) <= tolerance
+    if (zc_input_log_pointer (lines[i], &px, &py) && fabs (px - x) <= tolerance
         && fabs (py - y) <= tolerance)
       return TRUE;
   return FALSE;
@@ -148,16 +133,9 @@ gboolean
 zc_app_pointer_before (
     ZcApp *self, gsize from, const gchar *prefix, gdouble *x, gdouble *y)
 {
-  g_auto (GStrv) lines = lines_from (self, from);
-  gboolean seen = FALSE;
+  g_autofree gchar *text = zc_app_text (self, from);
 
-  for (guint i = 0; lines[i]; i++) {
-    if (g_str_has_prefix (lines[i], prefix))
-      return seen;
-    if (pointer_line (lines[i], x, y))
-      seen = TRUE;
-  }
-  return FALSE;
+  return zc_input_log_pointer_before (text, prefix, x, y);
 }
 
 ZcApp *

@@ -31,6 +31,7 @@
 
 #include "zc-headless.h"
 #include "zc-input-msg.h"
+#include "zc-test-input-log.h"
 #include "zc-wire.h"
 
 #define VIEW_TOKEN "view-token-for-the-test"
@@ -846,6 +847,80 @@ test_input_lands (void)
   client_free (c);
 }
 
+/* A burst, as a script or a fast typist sends it: zerocast makes one
+ * RemoteDesktop call per event, and Mutter must apply them in the order
+ * sent. Motions then a click at once: the click lands where the last
+ * motion went, not on the way there; 36 keysyms pressed and released back
+ * to back: every one arrives, each press before its release, in order. */
+static void
+test_input_burst (void)
+{
+  static const gchar typed[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  Client *c = controlling_client ();
+  g_autoptr (GString) want = g_string_new (NULL);
+  g_autofree gchar *line = NULL, *keys = NULL;
+  ZcInputMsg m;
+  gdouble x = -1, y = -1;
+  gsize mark = input_mark ();
+  guint n = 0;
+  gint64 end;
+
+  /* In the init's 1920x1080: the last is (720, 510), (480, 340) of the
+   * 1280x720 stream. */
+  for (guint i = 0; i < 8; i++) {
+    m = (ZcInputMsg){ .kind = ZC_INPUT_MSG_ABSOLUTE,
+      .x = 300 + 60 * i,
+      .y = 300 + 30 * i,
+      .ref_width = 1920,
+      .ref_height = 1080 };
+    send_input (c, &m);
+  }
+  m = (ZcInputMsg){
+    .kind = ZC_INPUT_MSG_BUTTON, .code = BTN_LEFT, .pressed = TRUE
+  };
+  send_input (c, &m);
+  m.pressed = FALSE;
+  send_input (c, &m);
+  line = wait_input ("BUTTON 272 RELEASED", mark);
+  {
+    g_autofree gchar *text = input_log ();
+    g_assert_true (zc_input_log_pointer_before (
+        text + MIN (mark, strlen (text)), "BUTTON 272 PRESSED", &x, &y));
+  }
+  if (fabs (x - 480) >= 1.5 || fabs (y - 340) >= 1.5)
+    g_error ("the click overtook the motions: pressed at %.2f, %.2f, "
+             "want 480, 340",
+        x, y);
+
+  /* The click gave the app the keyboard. */
+  mark = input_mark ();
+  for (const gchar *k = typed; *k; k++) {
+    m = (ZcInputMsg){
+      .kind = ZC_INPUT_MSG_KEYSYM, .code = (guint32) *k, .pressed = TRUE
+    };
+    send_input (c, &m);
+    m.pressed = FALSE;
+    send_input (c, &m);
+    g_string_append_printf (want, "%s%c+ %c-", want->len ? " " : "", *k, *k);
+  }
+  end = g_get_monotonic_time () + DEADLINE_MS * 1000;
+  for (;;) {
+    g_autofree gchar *text = input_log ();
+
+    g_free (keys);
+    keys = zc_input_log_keys (text + MIN (mark, strlen (text)), &n);
+    if (n >= 2 * strlen (typed) || g_get_monotonic_time () > end)
+      break;
+    run_for (50);
+  }
+  if (g_strcmp0 (keys, want->str) != 0)
+    g_error ("the keys reached the app out of order or not all:\n"
+             "want %s\ngot  %s",
+        want->str, keys);
+  g_assert_false (c->closed);
+  client_free (c);
+}
+
 static void
 test_view_token_refused (void)
 {
@@ -1452,6 +1527,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/helix/handshake-and-video", test_handshake_and_video);
   g_test_add_func ("/helix/input-lands", test_input_lands);
+  g_test_add_func ("/helix/input-burst", test_input_burst);
   g_test_add_func ("/helix/view-token-refused", test_view_token_refused);
   g_test_add_func ("/helix/view-only-server", test_view_only_server);
   g_test_add_func ("/helix/garbage", test_garbage);
