@@ -179,7 +179,7 @@ on_format_changed (gpointer user_data, const GstVideoInfo *info,
   self->info = *info;
   self->modifier = modifier;
   self->format_seq = format_seq;
-  self->memory_type = zc_output_mode_name (self->output.mode);
+  self->memory_type = zc_output_memory_name (&self->output, modifier);
   /* Nothing of the old size may be pushed after the new caps: no stale
    * keepalive copy, no frame that was waiting. */
   stale_pending = g_steal_pointer (&self->pending);
@@ -687,7 +687,8 @@ produce (GstPipewireZerocopySrc *self, ZcWork *work, GstBuffer **out,
   if (self->output.mode != ZC_OUTPUT_MODE_CUDA) {
     /* System memory and DMA-BUF go downstream as PipeWire lent them. */
     *out = frame;
-    *owns_memory = self->output.mode == ZC_OUTPUT_MODE_DMABUF;
+    *owns_memory = self->output.mode == ZC_OUTPUT_MODE_DMABUF
+        && !zc_output_frames_in_system (&self->output, work->modifier);
     return GST_FLOW_OK;
   }
 

@@ -185,6 +185,7 @@ zc_output_choose (ZcOutput *out, GstElement *element, ZcOutputMode requested,
 
   init_debug ();
 
+  out->shm_fallback = FALSE;
   switch (requested) {
     case ZC_OUTPUT_MODE_CUDA:
       out->mode = ZC_OUTPUT_MODE_CUDA;
@@ -216,11 +217,16 @@ zc_output_choose (ZcOutput *out, GstElement *element, ZcOutputMode requested,
          * without DMA-BUF is a clear error rather than caps that fail. */
         if (out->egl || !peer_takes_system (out->peer_caps)) {
           out->mode = ZC_OUTPUT_MODE_DMABUF;
+          out->shm_fallback = peer_takes_system (out->peer_caps);
           GST_INFO_OBJECT (element,
               "output-mode=auto chose DMA-BUF (no CUDA: "
               "%s%s)",
               why->message,
-              out->egl ? "" : "; no EGL, downstream takes only DMA-BUF");
+              out->egl ? (out->shm_fallback
+                      ? "; system memory if the producer has no "
+                        "DMA-BUF"
+                      : "")
+                       : "; no EGL, downstream takes only DMA-BUF");
           break;
         }
       }
@@ -249,15 +255,23 @@ zc_output_caps (
     case ZC_OUTPUT_MODE_DMABUF: {
 #if ZC_HAVE_GST_1_24
       GstVideoInfoDmaDrm drm;
-      const ZcFormat *fmt = zc_format_from_gst (GST_VIDEO_INFO_FORMAT (info));
+#endif
+      if (zc_output_frames_in_system (out, modifier)) {
+        GST_INFO ("the producer streams shared memory: system memory out");
+        return gst_video_info_to_caps (info);
+      }
+#if ZC_HAVE_GST_1_24
+      {
+        const ZcFormat *fmt = zc_format_from_gst (GST_VIDEO_INFO_FORMAT (info));
 
-      gst_video_info_dma_drm_init (&drm);
-      drm.vinfo = *info;
-      drm.drm_fourcc = fmt->drm;
-      drm.drm_modifier = modifier == ZC_DRM_FORMAT_MOD_INVALID
-          ? ZC_DRM_FORMAT_MOD_LINEAR
-          : modifier;
-      caps = gst_video_info_dma_drm_to_caps (&drm);
+        gst_video_info_dma_drm_init (&drm);
+        drm.vinfo = *info;
+        drm.drm_fourcc = fmt->drm;
+        drm.drm_modifier = modifier == ZC_DRM_FORMAT_MOD_INVALID
+            ? ZC_DRM_FORMAT_MOD_LINEAR
+            : modifier;
+        caps = gst_video_info_dma_drm_to_caps (&drm);
+      }
 #else
       /* 1.22 caps cannot name a modifier: only linear or implicit layouts
        * were offered in this mode. */
@@ -273,6 +287,21 @@ zc_output_caps (
   }
 }
 
+gboolean
+zc_output_frames_in_system (const ZcOutput *out, guint64 modifier)
+{
+  return out->mode == ZC_OUTPUT_MODE_DMABUF && out->shm_fallback
+      && modifier == ZC_DRM_FORMAT_MOD_INVALID;
+}
+
+const gchar *
+zc_output_memory_name (const ZcOutput *out, guint64 modifier)
+{
+  return zc_output_frames_in_system (out, modifier)
+      ? zc_output_mode_name (ZC_OUTPUT_MODE_SYSTEM)
+      : zc_output_mode_name (out->mode);
+}
+
 /* Which of our formats to offer PipeWire in the chosen mode. */
 guint
 zc_output_formats (
@@ -283,6 +312,11 @@ zc_output_formats (
       /* The GPU converts any of them to what downstream takes. */
       return zc_format_filter_caps (NULL, NULL, formats, max_formats);
     case ZC_OUTPUT_MODE_DMABUF:
+      /* The same formats go into the shared-memory offers: ones that
+       * downstream takes in system memory. */
+      if (out->shm_fallback)
+        return zc_format_filter_caps (
+            out->peer_caps, NULL, formats, max_formats);
 #if ZC_HAVE_GST_1_24
       return zc_format_filter_caps (NULL, NULL, formats, max_formats);
 #else
@@ -318,7 +352,8 @@ zc_output_data_types (
       g_clear_pointer (&out->egl, zc_egl_free);
 #endif
       collect_modifiers (out, formats, n_formats, TRUE);
-      return 1 << SPA_DATA_DmaBuf;
+      return out->shm_fallback ? shm | (1 << SPA_DATA_DmaBuf)
+                               : 1 << SPA_DATA_DmaBuf;
     case ZC_OUTPUT_MODE_SYSTEM:
     default:
       return shm;

@@ -29,6 +29,10 @@ typedef struct
   gpointer egl;           /* ZcEgl, for DMA-BUF modifiers and imports */
   ZcModifiers *modifiers; /* the DMA-BUF offers */
   ZcCudaOutput *cuda;     /* cuda mode */
+  /* dmabuf mode chosen by auto for a downstream that takes system memory
+   * too: shared memory is offered after DMA-BUF, and a producer that has
+   * no DMA-BUF streams in system memory. */
+  gboolean shm_fallback;
 } ZcOutput;
 
 const gchar *zc_output_mode_name (ZcOutputMode mode);
@@ -54,6 +58,15 @@ guint32 zc_output_data_types (
 /* Caps for frames of a newly negotiated format, in the chosen memory. */
 GstCaps *zc_output_caps (
     ZcOutput *out, const GstVideoInfo *info, guint64 modifier, GError **error);
+
+/* TRUE if frames of a format negotiated with @modifier (ZC_DRM_FORMAT_MOD_
+ * INVALID: none, shared memory) go downstream in system memory although
+ * the mode is dmabuf (out->shm_fallback). */
+gboolean zc_output_frames_in_system (const ZcOutput *out, guint64 modifier);
+
+/* The memory frames of a format negotiated with @modifier go downstream
+ * in: "cuda", "dmabuf" or "system". */
+const gchar *zc_output_memory_name (const ZcOutput *out, guint64 modifier);
 
 /* Frees what the mode set up; the ZcOutput can be chosen again. */
 void zc_output_clear (ZcOutput *out);

@@ -216,6 +216,68 @@ test_auto_picks_cuda (TestProducer *p)
   g_free (desc);
 }
 
+static gboolean saw_dmabuf_choice;
+
+static void
+on_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+    const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+    gpointer data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (text && strstr (text, "output-mode=auto chose DMA-BUF"))
+    saw_dmabuf_choice = TRUE;
+}
+
+/* auto with a downstream that takes DMA-BUF or system memory (a VA-API
+ * encoder does) on a machine with EGL: DMA-BUF is offered first, and
+ * zc-test-producer, which has only shared memory, still streams, in
+ * system memory, pixels in place (it failed to negotiate before). */
+static void
+test_auto_dmabuf_falls_back (TestProducer *p)
+{
+  gchar *desc = g_strdup_printf (
+      "pipewirezerocopysrc name=src pipewire-node-id=%u keepalive-time=0 ! "
+      "capsfilter caps=\"video/x-raw(memory:DMABuf),format=DMA_DRM; "
+      "video/x-raw(memory:DMABuf),format=BGRx; video/x-raw,format=BGRx\" ! "
+      "appsink name=sink sync=false",
+      p->node_id);
+  GstElement *pipe;
+  GstSample *sample;
+  gchar *memtype;
+  GstBuffer *buf;
+  GstVideoInfo info;
+
+  saw_dmabuf_choice = FALSE;
+  gst_debug_set_threshold_for_name ("zcoutput", GST_LEVEL_INFO);
+  gst_debug_add_log_function (on_log, NULL, NULL);
+  sample = run_until_frames (desc, 5, &pipe);
+  gst_debug_remove_log_function (on_log);
+  memtype = memory_type_of (pipe);
+  if (!saw_dmabuf_choice) {
+    g_print ("SKIP auto-dmabuf-falls-back: auto did not choose DMA-BUF (no "
+             "EGL device here)\n");
+  } else {
+    buf = gst_sample_get_buffer (sample);
+    g_assert_true (
+        gst_video_info_from_caps (&info, gst_sample_get_caps (sample)));
+    g_assert_true (gst_caps_features_is_equal (
+        gst_caps_get_features (gst_sample_get_caps (sample), 0),
+        GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY));
+    if (gst_buffer_get_video_meta (buf) == NULL)
+      gst_buffer_add_video_meta_full (buf, 0, GST_VIDEO_INFO_FORMAT (&info),
+          info.width, info.height, 1, info.offset, info.stride);
+    test_check_frame (buf, GST_VIDEO_FORMAT_BGRx);
+    g_assert_cmpstr (memtype, ==, "system");
+    g_print ("ok auto-dmabuf-falls-back: DMA-BUF offered first, the "
+             "shared-memory producer streams in system memory\n");
+  }
+  g_free (memtype);
+  gst_sample_unref (sample);
+  stop (pipe);
+  g_free (desc);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -234,6 +296,7 @@ main (int argc, char **argv)
   test_cuda_copy (p);
   test_cuda_nv12 (p);
   test_auto_picks_cuda (p);
+  test_auto_dmabuf_falls_back (p);
   test_producer_stop (p);
   return 0;
 }

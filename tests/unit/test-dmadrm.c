@@ -277,6 +277,61 @@ test_offers (void)
   zc_output_clear (&out);
 }
 
+/* Auto's DMA-BUF for a downstream that takes system memory too (a VA-API
+ * encoder, vapostproc): shared memory is offered after DMA-BUF, in the
+ * formats downstream takes in system memory, and a format negotiated
+ * without a modifier (the producer has no DMA-BUF) goes out in system
+ * memory; one with a modifier stays DMA-BUF. */
+static void
+test_shm_fallback (void)
+{
+  ZcOutput out = { .mode = ZC_OUTPUT_MODE_DMABUF, .shm_fallback = TRUE };
+  enum spa_video_format formats[16];
+  GstVideoInfo info;
+  GstCaps *caps;
+  guint n;
+
+#if ZC_HAVE_GST_1_24
+  out.peer_caps = gst_caps_from_string ("video/x-raw(memory:DMABuf),"
+                                        "format=DMA_DRM,drm-format=XR24; "
+                                        "video/x-raw,format=BGRx");
+#else
+  out.peer_caps = gst_caps_from_string (
+      "video/x-raw(memory:DMABuf),format=BGRx; video/x-raw,format=BGRx");
+#endif
+  n = zc_output_formats (&out, formats, G_N_ELEMENTS (formats));
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_cmpint (formats[0], ==, SPA_VIDEO_FORMAT_BGRx);
+  g_assert_cmphex (zc_output_data_types (&out, formats, n), ==,
+      (1u << SPA_DATA_DmaBuf) | (1u << SPA_DATA_MemFd)
+          | (1u << SPA_DATA_MemPtr));
+  g_assert_true (zc_modifiers_contains (
+      out.modifiers, 0x34325258 /* XR24 */, ZC_DRM_FORMAT_MOD_LINEAR));
+
+  video_info (&info, GST_VIDEO_FORMAT_BGRx);
+  caps = zc_output_caps (&out, &info, ZC_DRM_FORMAT_MOD_INVALID, NULL);
+  g_assert_true (zc_output_frames_in_system (&out, ZC_DRM_FORMAT_MOD_INVALID));
+  g_assert_cmpstr (
+      zc_output_memory_name (&out, ZC_DRM_FORMAT_MOD_INVALID), ==, "system");
+  g_assert_true (gst_caps_features_is_equal (
+      gst_caps_get_features (caps, 0), GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY));
+  g_assert_true (gst_caps_is_subset (caps, out.peer_caps));
+  gst_caps_unref (caps);
+
+  caps = zc_output_caps (&out, &info, ZC_DRM_FORMAT_MOD_LINEAR, NULL);
+  g_assert_false (zc_output_frames_in_system (&out, ZC_DRM_FORMAT_MOD_LINEAR));
+  g_assert_cmpstr (
+      zc_output_memory_name (&out, ZC_DRM_FORMAT_MOD_LINEAR), ==, "dmabuf");
+  g_assert_true (gst_caps_features_contains (
+      gst_caps_get_features (caps, 0), "memory:DMABuf"));
+  gst_caps_unref (caps);
+  zc_output_clear (&out);
+
+  /* Without the fallback (output-mode=dmabuf), no shared memory at all. */
+  out = (ZcOutput){ .mode = ZC_OUTPUT_MODE_DMABUF };
+  g_assert_false (zc_output_frames_in_system (&out, ZC_DRM_FORMAT_MOD_INVALID));
+}
+
 static ZcOutputMode
 auto_choice (const gchar *peer, gboolean *had_egl)
 {
@@ -334,6 +389,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dmadrm/caps-linear", test_caps_linear);
   g_test_add_func ("/dmadrm/template", test_template);
   g_test_add_func ("/dmadrm/offers", test_offers);
+  g_test_add_func ("/dmadrm/shm-fallback", test_shm_fallback);
   g_test_add_func ("/dmadrm/auto", test_auto);
   return g_test_run ();
 }
