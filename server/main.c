@@ -23,6 +23,7 @@
 #include "zc-publisher.h"
 #include "zc-recovery.h"
 #include "zc-server-error.h"
+#include "zc-session-util.h"
 #include "zc-source.h"
 
 enum
@@ -609,24 +610,6 @@ request_keyframe (gpointer data)
 }
 
 static gboolean
-on_gop_wait_tick (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the main context for about @ms. */
-static void
-spin_for (guint ms)
-{
-  gboolean fired = FALSE;
-
-  g_timeout_add (ms, on_gop_wait_tick, &fired);
-  while (!fired)
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static gboolean
 still_waiting (App *app, gint64 deadline)
 {
   return g_get_monotonic_time () < deadline && !app->ending
@@ -648,7 +631,7 @@ start_fresh_gop (App *app)
   gboolean counts = zc_pipeline_get_frames_resent (app->pipeline, &resent_from);
 
   while (counts && still_waiting (app, deadline)) {
-    spin_for (20);
+    zc_iterate_for_ms (20);
     if (!zc_pipeline_get_frames_resent (app->pipeline, &resent)
         || resent > resent_from)
       break;
@@ -658,7 +641,7 @@ start_fresh_gop (App *app)
   zc_pipeline_request_keyframe (app->pipeline);
   deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
   while (still_waiting (app, deadline)) {
-    spin_for (20);
+    zc_iterate_for_ms (20);
     zc_pipeline_get_stats (app->pipeline, &stats);
     if (stats.frames_encoded >= from + 2)
       break;

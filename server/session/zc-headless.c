@@ -31,6 +31,7 @@
 #include "zc-install-dirs.h"
 #include "zc-pw-probe.h"
 #include "zc-session-reaper.h"
+#include "zc-session-util.h"
 
 #define DEFAULT_TIMEOUT_US (20 * G_USEC_PER_SEC)
 #define STOP_TIMEOUT_US (G_GINT64_CONSTANT (5) * G_USEC_PER_SEC)
@@ -181,30 +182,6 @@ spawn_child (ZcHeadless *self, const gchar *name, const gchar *const *argv,
   return child;
 }
 
-/* Sleeps one poll interval while still dispatching the thread-default
- * main context (D-Bus replies and signals keep flowing). */
-static gboolean
-on_poll_timeout (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-poll_step (void)
-{
-  GMainContext *ctx = g_main_context_get_thread_default ();
-  gboolean fired = FALSE;
-  GSource *timeout = g_timeout_source_new (POLL_INTERVAL_MS);
-
-  g_source_set_callback (timeout, on_poll_timeout, &fired, NULL);
-  g_source_attach (timeout, ctx);
-  while (!fired)
-    g_main_context_iteration (ctx, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-}
-
 static gboolean
 wait_until (ZcHeadless *self, Child *child, gint64 timeout_us,
     const gchar *what, ReadyFunc ready, gpointer data, void (*step) (gpointer),
@@ -229,7 +206,7 @@ wait_until (ZcHeadless *self, Child *child, gint64 timeout_us,
     if (step)
       step (data);
     else
-      poll_step ();
+      zc_iterate_for_ms (POLL_INTERVAL_MS);
   }
   return TRUE;
 }
@@ -326,7 +303,7 @@ pw_step (gpointer data)
   if (w->probe)
     zc_pw_probe_iterate (w->probe, POLL_INTERVAL_MS);
   else
-    poll_step ();
+    zc_iterate_for_ms (POLL_INTERVAL_MS);
 }
 
 static gboolean
@@ -626,7 +603,7 @@ close_overview (ZcHeadless *self, Child *shell, GError **error)
       closed++;
     }
     for (guint i = 0; i < 10; i++)
-      poll_step ();
+      zc_iterate_for_ms (POLL_INTERVAL_MS);
   }
   g_debug ("closed the overview %u time(s)", closed);
   return TRUE;
@@ -691,7 +668,7 @@ start_terminal (ZcHeadless *self, GError **error)
           "gnome-terminal did not open its window in time (see %s)", log_path);
       return FALSE;
     }
-    poll_step ();
+    zc_iterate_for_ms (POLL_INTERVAL_MS);
   }
   g_subprocess_wait (proc, NULL, NULL);
   if (!g_subprocess_get_successful (proc)) {
@@ -1303,26 +1280,6 @@ stop_child (ZcHeadless *self, Child *child)
 }
 
 static void
-remove_tree (const gchar *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  if (dir) {
-    while ((name = g_dir_read_name (dir))) {
-      g_autofree gchar *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR)
-          && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-    g_dir_close (dir);
-  }
-  g_rmdir (path);
-}
-
-static void
 stop_children (ZcHeadless *self)
 {
   /* Our bus connection first, so stopping dbus-daemon does not race it. */
@@ -1376,7 +1333,7 @@ restart_all (ZcHeadless *self, GError **error)
   /* The same directory, emptied: the sockets keep their paths, so the
    * environment this process exported for the old session stays right,
    * and a killed daemon's stale socket or lock cannot confuse the new one. */
-  remove_tree (self->runtime_dir);
+  zc_remove_tree (self->runtime_dir);
   if (g_mkdir (self->runtime_dir, 0700) != 0
       || g_mkdir (self->log_dir, 0700) != 0) {
     g_set_error (error, ZC_ERROR, ZC_ERROR_FAILED,
@@ -1406,7 +1363,7 @@ zc_headless_stop (ZcHeadless *self)
     return;
   stop_children (self);
   if (self->runtime_dir)
-    remove_tree (self->runtime_dir);
+    zc_remove_tree (self->runtime_dir);
   g_ptr_array_unref (self->children);
   g_array_unref (self->pids);
   g_strfreev (self->child_env);

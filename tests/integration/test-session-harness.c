@@ -15,6 +15,8 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "zc-session-util.h"
+
 #define EXIT_TIMEOUT_US (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
 #define FILE_TIMEOUT_US (G_GINT64_CONSTANT (30) * G_USEC_PER_SEC)
 
@@ -173,28 +175,6 @@ all_pids_gone (gpointer data)
 }
 
 static void
-remove_tree (const gchar *path)
-{
-  g_autoptr (GFile) dir = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) children = g_file_enumerate_children (dir,
-      G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE,
-      G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-  GFileInfo *info;
-
-  while (
-      children && (info = g_file_enumerator_next_file (children, NULL, NULL))) {
-    g_autofree gchar *child =
-        g_build_filename (path, g_file_info_get_name (info), NULL);
-    if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-      remove_tree (child);
-    else
-      g_unlink (child);
-    g_object_unref (info);
-  }
-  g_rmdir (path);
-}
-
-static void
 assert_all_gone (const gchar *pids, const gchar *runtime_dir)
 {
   g_auto (GStrv) list = g_strsplit (pids, " ", -1);
@@ -343,7 +323,7 @@ test_sigkill (void)
     g_error (
         "session processes survived a SIGKILLed zc-run-session: %s", view[0]);
   /* Nobody was left to remove the runtime dir: that is ours to do. */
-  remove_tree (view[1]);
+  zc_remove_tree (view[1]);
   wrapper_clear (&w);
 }
 

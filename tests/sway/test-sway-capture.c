@@ -409,7 +409,7 @@ main (int argc, char **argv)
   g_clear_pointer (&t.headless, zc_headless_stop);
   g_free (t.client_log);
   if (t.dir)
-    zc_sway_test_remove_tree (t.dir);
+    zc_remove_tree (t.dir);
   g_free (t.dir);
   zc_sway_test_cleanup ();
   return failures ? 1 : 0;

@@ -54,26 +54,6 @@ zc_sway_test_drop_root (gchar **argv)
 }
 
 void
-zc_sway_test_remove_tree (const gchar *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  if (dir) {
-    while ((name = g_dir_read_name (dir))) {
-      g_autofree gchar *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR)
-          && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        zc_sway_test_remove_tree (child);
-      else
-        g_unlink (child);
-    }
-    g_dir_close (dir);
-  }
-  g_rmdir (path);
-}
-
-void
 zc_sway_test_cleanup (void)
 {
   const gchar *home = g_getenv ("ZC_SWAY_TEST_HOME");
@@ -81,7 +61,7 @@ zc_sway_test_cleanup (void)
 
   /* Only the directory drop_root() made, never a real home. */
   if (base && g_str_has_prefix (base, "zc-sway-test-"))
-    zc_sway_test_remove_tree (home);
+    zc_remove_tree (home);
 }
 
 gint

@@ -8,7 +8,8 @@
 
 #include <glib.h>
 
-#include "zc-test-check.h" /* CHECK */
+#include "zc-session-util.h" /* zc_remove_tree */
+#include "zc-test-check.h"   /* CHECK */
 
 G_BEGIN_DECLS
 
@@ -18,9 +19,6 @@ G_BEGIN_DECLS
  * nobody may write and execs argv again under setpriv as nobody (returns
  * only on failure, with the exit code to use). Otherwise returns 0. */
 gint zc_sway_test_drop_root (gchar **argv);
-
-/* Removes @path and everything below it (no symlinks followed). */
-void zc_sway_test_remove_tree (const gchar *path);
 
 /* At the end of a test run as nobody: removes the HOME that
  * zc_sway_test_drop_root() made. */
