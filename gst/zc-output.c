@@ -248,6 +248,10 @@ zc_output_caps (
 {
   GstCaps *caps;
 
+  if (zc_output_frames_in_system (out, modifier)) {
+    GST_INFO ("the producer streams shared memory: system memory out");
+    return gst_video_info_to_caps (info);
+  }
   switch (out->mode) {
     case ZC_OUTPUT_MODE_CUDA:
       return zc_cuda_output_configure (
@@ -255,23 +259,15 @@ zc_output_caps (
     case ZC_OUTPUT_MODE_DMABUF: {
 #if ZC_HAVE_GST_1_24
       GstVideoInfoDmaDrm drm;
-#endif
-      if (zc_output_frames_in_system (out, modifier)) {
-        GST_INFO ("the producer streams shared memory: system memory out");
-        return gst_video_info_to_caps (info);
-      }
-#if ZC_HAVE_GST_1_24
-      {
-        const ZcFormat *fmt = zc_format_from_gst (GST_VIDEO_INFO_FORMAT (info));
+      const ZcFormat *fmt = zc_format_from_gst (GST_VIDEO_INFO_FORMAT (info));
 
-        gst_video_info_dma_drm_init (&drm);
-        drm.vinfo = *info;
-        drm.drm_fourcc = fmt->drm;
-        drm.drm_modifier = modifier == ZC_DRM_FORMAT_MOD_INVALID
-            ? ZC_DRM_FORMAT_MOD_LINEAR
-            : modifier;
-        caps = gst_video_info_dma_drm_to_caps (&drm);
-      }
+      gst_video_info_dma_drm_init (&drm);
+      drm.vinfo = *info;
+      drm.drm_fourcc = fmt->drm;
+      drm.drm_modifier = modifier == ZC_DRM_FORMAT_MOD_INVALID
+          ? ZC_DRM_FORMAT_MOD_LINEAR
+          : modifier;
+      caps = gst_video_info_dma_drm_to_caps (&drm);
 #else
       /* 1.22 caps cannot name a modifier: only linear or implicit layouts
        * were offered in this mode. */
