@@ -29,6 +29,7 @@
 
 #include "zc-error.h"
 #include "zc-install-dirs.h"
+#include "zc-mutter-session.h"
 #include "zc-pw-probe.h"
 #include "zc-session-reaper.h"
 #include "zc-session-util.h"
@@ -704,10 +705,7 @@ monitor_ready (ZcHeadless *self, gpointer data)
 {
   g_autoptr (GVariant) reply = NULL, logical = NULL;
 
-  reply = g_dbus_connection_call_sync (self->bus,
-      "org.gnome.Mutter.DisplayConfig", "/org/gnome/Mutter/DisplayConfig",
-      "org.gnome.Mutter.DisplayConfig", "GetCurrentState", NULL, NULL,
-      G_DBUS_CALL_FLAGS_NONE, 1000, NULL, NULL);
+  reply = zc_mutter_display_state (self->bus, 1000, NULL);
   if (reply == NULL)
     return FALSE;
   /* (u a(...) a(iiduba(ssss)a{sv}) a{sv}): the third is the logical

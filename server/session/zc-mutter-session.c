@@ -244,6 +244,15 @@ check_can_record (ZcMutterSession *self, GError **error)
   return TRUE;
 }
 
+GVariant *
+zc_mutter_display_state (GDBusConnection *bus, gint timeout_ms, GError **error)
+{
+  return g_dbus_connection_call_sync (bus, "org.gnome.Mutter.DisplayConfig",
+      "/org/gnome/Mutter/DisplayConfig", "org.gnome.Mutter.DisplayConfig",
+      "GetCurrentState", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, timeout_ms, NULL,
+      error);
+}
+
 /* The connector of the first monitor Mutter reports. */
 static gchar *
 first_connector (ZcMutterSession *self, GError **error)
@@ -251,12 +260,7 @@ first_connector (ZcMutterSession *self, GError **error)
   g_autoptr (GVariant) reply = NULL, monitors = NULL;
   gchar *connector = NULL;
 
-  reply = g_dbus_connection_call_sync (self->bus,
-      "org.gnome.Mutter."
-      "DisplayConfig",
-      "/org/gnome/Mutter/DisplayConfig", "org.gnome.Mutter.DisplayConfig",
-      "GetCurrentState", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
-      NULL, error);
+  reply = zc_mutter_display_state (self->bus, CALL_TIMEOUT_MS, error);
   if (reply == NULL) {
     g_prefix_error (error,
         "cannot list monitors (DisplayConfig."

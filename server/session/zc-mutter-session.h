@@ -40,6 +40,11 @@ const gchar *zc_mutter_session_get_remote_desktop_path (ZcMutterSession *self);
 const gchar *zc_mutter_session_get_stream_path (ZcMutterSession *self);
 GDBusConnection *zc_mutter_session_get_bus (ZcMutterSession *self);
 
+/* org.gnome.Mutter.DisplayConfig.GetCurrentState on @bus: (serial,
+ * monitors, logical monitors, properties), or NULL with @error. */
+GVariant *zc_mutter_display_state (
+    GDBusConnection *bus, gint timeout_ms, GError **error);
+
 /* @connector NULL or "" records the first monitor of
  * org.gnome.Mutter.DisplayConfig.GetCurrentState. One stream per session. */
 gboolean zc_mutter_session_record_monitor (ZcMutterSession *self,
