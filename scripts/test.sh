@@ -173,6 +173,26 @@ for path in sys.argv[3:]:
             bad += 1
 print(f"{ok} passed, {bad} failed, {skip} skipped")
 PY
+# Each failed meson test again at the very end, with the last lines of its
+# output: CI keeps only the tail of a run, and that must say what broke.
+python3 - "${logs[@]}" <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).readlines()
+    except OSError:
+        continue
+    for line in lines:
+        r = json.loads(line)
+        if r["result"] in ("OK", "EXPECTEDFAIL", "SKIP"):
+            continue
+        where = path.split("/")[0]
+        print(f"--- failed in {where}: {r['name']} ({r['result']}, "
+              f"{r.get('duration', 0):.1f} s); the last lines of its output:")
+        out = (r.get("stdout") or "") + (r.get("stderr") or "")
+        for text in out.rstrip().splitlines()[-25:]:
+            print(f"  {text[:300]}")
+PY
 if [ ${#failed[@]} -gt 0 ]; then
   echo "test.sh: FAILED: ${failed[*]}"
   exit 1
