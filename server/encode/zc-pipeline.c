@@ -62,6 +62,9 @@ struct _ZcPipeline
   guint first_frame_timeout;
   guint retry_idle;
   gboolean got_first_frame;
+  /* This combination was already reconnected once for want of a first
+   * frame (on_first_frame_timeout). */
+  gboolean reconnected;
   gboolean source_starting; /* zc_pipeline_set_source_starting() */
   /* pipewirezerocopysrc inside self->source (zerocopy mode), or NULL. */
   GstElement *capture;
@@ -227,6 +230,7 @@ deliver_in_main (gpointer data)
 
   if (!self->got_first_frame) {
     self->got_first_frame = TRUE;
+    self->reconnected = FALSE;
     g_clear_handle_id (&self->first_frame_timeout, g_source_remove);
     g_print ("zerocast: streaming with video mode %s and encoder %s\n",
         current_mode_name (self), self->encoders[self->encoder_idx]);
@@ -605,6 +609,7 @@ attempt_failed (ZcPipeline *self, gboolean encoder_at_fault, const gchar *why)
     self->encoder_bad[self->encoder_idx] = TRUE;
   else
     self->mode_bad[self->mode_idx] = TRUE;
+  self->reconnected = FALSE;
   teardown (self);
   if (self->retry_idle == 0)
     self->retry_idle = g_idle_add (try_next, self);
@@ -680,6 +685,21 @@ on_first_frame_timeout (gpointer user_data)
   why = g_strdup_printf ("no frame within %" G_GINT64_FORMAT " ms",
       self->config.first_frame_timeout_us / 1000);
   self->first_frame_timeout = 0;
+  /* A compositor can lose the first frame of a new stream and then send
+   * none while its desktop is still: Mutter 48 did, about once in fifty
+   * starts of a virtual monitor, with the stream negotiated and streaming.
+   * A new connection to the same node makes it record again, so the same
+   * combination gets one more try before it is ruled out. */
+  if (!self->config.test_pattern && !self->reconnected) {
+    self->reconnected = TRUE;
+    g_printerr ("zerocast: video mode %s with encoder %s: %s; connecting to "
+                "the source again once\n",
+        current_mode_name (self), self->encoders[self->encoder_idx], why);
+    teardown (self);
+    if (self->retry_idle == 0)
+      self->retry_idle = g_idle_add (try_next, self);
+    return G_SOURCE_REMOVE;
+  }
   attempt_failed (self, FALSE, why);
   return G_SOURCE_REMOVE;
 }
@@ -951,6 +971,7 @@ zc_pipeline_restart (
     for (guint e = 0; e < self->n_encoders; e++)
       self->encoder_bad[e] = FALSE;
   g_clear_pointer (&self->last_failure, g_free);
+  self->reconnected = FALSE;
   self->stats.restarts++;
   zc_fanout_reset (self->fanout);
   /* A new desktop: its stream sends its own pointer. */

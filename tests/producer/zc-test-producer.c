@@ -11,6 +11,9 @@
  * stdin:  still | move | size WxH | corrupt N | cursor N | quit
  * --still starts as "still" does: the format is negotiated, no frame comes
  * until "move" (a desktop that has not drawn yet).
+ * --lose-first-link is still for the first consumer only: once that one
+ * has left, the next one to link gets frames (a compositor that lost the
+ * first frame of a new stream and draws again for a new link).
  *
  * --sync-timeline also offers the explicit-sync meta (SPA_META_SyncTimeline,
  * PipeWire >= 1.2) on its MemFd buffers, as a GPU compositor offers it: a
@@ -115,6 +118,10 @@ typedef struct
   int ready_printed;
   int streaming;
   int still;
+  int lose_first_link; /* --lose-first-link: still until a second link */
+  struct pw_registry *registry; /* --lose-first-link: watches our links */
+  struct spa_hook registry_listener;
+  uint32_t first_link; /* the first link from our node, or SPA_ID_INVALID */
   int corrupt_left, cursor_left;
   uint32_t seq;
   int stamp;                       /* --stamp */
@@ -394,6 +401,49 @@ on_param_changed (void *user_data, uint32_t id, const struct spa_pod *param)
   set_timer (p);
 }
 
+/* --lose-first-link: the first link out of our node is noted; once it is
+ * removed (its consumer left; the stream's own states say nothing
+ * reliable, as pipewiresrc pauses and resumes while it starts), the next
+ * consumer gets frames. */
+static void
+on_registry_global (void *data, uint32_t id, uint32_t permissions,
+    const char *type, uint32_t version, const struct spa_dict *props)
+{
+  Producer *p = data;
+  const char *out =
+      props ? spa_dict_lookup (props, PW_KEY_LINK_OUTPUT_NODE) : NULL;
+
+  (void) permissions;
+  (void) version;
+  if (p->first_link != SPA_ID_INVALID || strcmp (type, PW_TYPE_INTERFACE_Link)
+      || out == NULL
+      || (uint32_t) atoi (out) != pw_stream_get_node_id (p->stream))
+    return;
+  p->first_link = id;
+}
+
+static void
+on_registry_global_remove (void *data, uint32_t id)
+{
+  Producer *p = data;
+
+  if (!p->lose_first_link || id != p->first_link)
+    return;
+  p->lose_first_link = 0;
+  p->still = 0;
+  fprintf (stderr,
+      "zc-test-producer: the first link (%u) went away without a frame; "
+      "the next one gets frames\n",
+      id);
+  set_timer (p);
+}
+
+static const struct pw_registry_events registry_events = {
+  PW_VERSION_REGISTRY_EVENTS,
+  .global = on_registry_global,
+  .global_remove = on_registry_global_remove,
+};
+
 /* Counts the metas PipeWire gave each buffer: what both sides agreed. */
 static void
 on_add_buffer (void *user_data, struct pw_buffer *b)
@@ -563,13 +613,15 @@ usage (FILE *out)
   fprintf (out,
       "usage: zc-test-producer [--name NAME] [--size WxH] "
       "[--fps N] [--format BGRx|BGRA|RGBx|RGBA|xRGB|ARGB|YUY2] "
-      "[--stamp] [--still] [--sync-timeline] [--max-buffers 2..16]\n");
+      "[--stamp] [--still] [--lose-first-link] [--sync-timeline] "
+      "[--max-buffers 2..16]\n");
 }
 
 int
 main (int argc, char *argv[])
 {
   Producer p = { .name = "zc-test-producer",
+    .first_link = SPA_ID_INVALID,
     .fps = 30,
     .max_buffers = 16,
     .want_width = 320,
@@ -592,6 +644,10 @@ main (int argc, char *argv[])
     }
     if (strcmp (opt, "--still") == 0) {
       p.still = 1; /* no frame until "move" */
+      continue;
+    }
+    if (strcmp (opt, "--lose-first-link") == 0) {
+      p.still = p.lose_first_link = 1;
       continue;
     }
     if (strcmp (opt, "--sync-timeline") == 0) {
@@ -686,6 +742,11 @@ main (int argc, char *argv[])
           "Video", PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE,
           "Screen", PW_KEY_NODE_NAME, p.name, NULL));
   pw_stream_add_listener (p.stream, &p.stream_listener, &stream_events, &p);
+  if (p.lose_first_link) {
+    p.registry = pw_core_get_registry (p.core, PW_VERSION_REGISTRY, 0);
+    pw_registry_add_listener (
+        p.registry, &p.registry_listener, &registry_events, &p);
+  }
 
   param = build_enum_format (&p, &b);
   if (pw_stream_connect (p.stream, PW_DIRECTION_OUTPUT, PW_ID_ANY,
@@ -700,6 +761,8 @@ main (int argc, char *argv[])
   /* Leaving on purpose is not the "disconnected" error of on_state_changed. */
   spa_hook_remove (&p.stream_listener);
   pw_stream_destroy (p.stream);
+  if (p.registry)
+    pw_proxy_destroy ((struct pw_proxy *) p.registry);
   pw_core_disconnect (p.core);
   pw_context_destroy (p.context);
   pw_main_loop_destroy (p.main_loop);

@@ -1,0 +1,70 @@
+// A source that sends no first frame (run under zc-run-session), with a
+// PipeWire producer of ours:
+// - one that, like a compositor that lost the first frame of a new
+//   stream, draws only for its second link: zerocast connects again once,
+//   in the same video mode, and streams (zerocopy and shm);
+// - one that never draws: that one more connection, then the mode is ruled
+//   out, and with no other mode to try zerocast exits 4 saying why.
+// About 15 s.
+// SPDX-License-Identifier: LGPL-2.1-or-later
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { run, check, buildRoot, startServer, waitStreaming, waitFor, metrics,
+  skip } from '../e2e/lib.mjs';
+
+async function withProducer(args, body) {
+  const producer = spawn(join(buildRoot(), 'tests', 'producer', 'zc-test-producer'),
+    ['--fps', '30', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let pout = '';
+  let pexit = null;
+  producer.stdout.on('data', (d) => { pout += d; });
+  producer.on('exit', (c) => { pexit = c; });
+  try {
+    const m = await waitFor('the producer', () => /READY (\d+)/.exec(pout), 15000);
+    await body(m[1]);
+  } finally {
+    if (pexit === null) producer.kill('SIGTERM');
+  }
+}
+
+const count = (re, text) => (text.match(new RegExp(re.source, 'g')) || []).length;
+
+run('first-frame', async () => {
+  if (!process.env.ZC_SESSION_PIDS) skip('run me under zc-run-session');
+
+  for (const mode of ['zerocopy', 'shm']) {
+    await withProducer(['--lose-first-link'], async (node) => {
+      const server = await startServer(['--node-id', node, '--listen', '127.0.0.1:0',
+        '--video-mode', mode, '--first-frame-timeout', '2']);
+      await waitStreaming(server);
+      const out = server.output();
+      check(count(/no frame within 2000 ms; connecting to the source again once/, out) === 1,
+        `${mode}: one more connection after 2 s without a frame`);
+      check(!/failed:/.test(out), `${mode}: the mode was not ruled out`);
+      check(new RegExp(`streaming with video mode ${mode} `).test(out),
+        `${mode}: streams in the same mode`);
+      const mm = await waitFor('frames', async () => {
+        const x = await metrics(server);
+        return x.zerocast_frames_encoded_total > 10 ? x : null;
+      }, 15000);
+      check(mm.zerocast_frames_encoded_total > 10,
+        `${mode}: frames are encoded (${mm.zerocast_frames_encoded_total})`);
+      const exit = await server.stop();
+      check(exit.code === 0, `${mode}: exit code ${exit.code}`);
+    });
+  }
+
+  await withProducer(['--still'], async (node) => {
+    const server = await startServer(['--node-id', node, '--listen', '127.0.0.1:0',
+      '--video-mode', 'shm', '--first-frame-timeout', '1']);
+    const exit = await waitFor('zerocast to give up', () => server.exited(), 20000);
+    const out = server.output();
+    check(count(/connecting to the source again once/, out) === 1,
+      'one more connection, not more');
+    check(/video mode shm with encoder \S+ failed: no frame within 1000 ms/.test(out),
+      'then the mode failed with the reason');
+    check(/no video mode and encoder combination works/.test(out),
+      'and zerocast says nothing is left to try');
+    check(exit.code === 4, `exit code ${exit.code} (4: no pipeline works)`);
+  });
+});
