@@ -151,8 +151,8 @@ static const GOptionEntry entries[] = {
   { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_key,
       "The PEM private key of --tls-cert", "FILE" },
   { "first-frame-timeout", 0, 0, G_OPTION_ARG_INT, &opt_first_frame_timeout,
-      "Seconds to wait for a first frame, then as long on a new connection, "
-      "before falling back (default 10)",
+      "Seconds to wait for a first frame (connecting again every 2 s "
+      "meanwhile) before falling back (default 10)",
       "S" },
   { "keepalive", 0, 0, G_OPTION_ARG_INT, &opt_keepalive,
       "Resend the last frame of a still screen every MS milliseconds "

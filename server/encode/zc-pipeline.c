@@ -62,9 +62,9 @@ struct _ZcPipeline
   guint first_frame_timeout;
   guint retry_idle;
   gboolean got_first_frame;
-  /* This combination was already reconnected once for want of a first
-   * frame (on_first_frame_timeout). */
-  gboolean reconnected;
+  /* When this combination's wait for a first frame ends (monotonic µs),
+   * reconnections included; 0 when it is not waiting yet. */
+  gint64 first_frame_deadline_us;
   gboolean source_starting; /* zc_pipeline_set_source_starting() */
   /* pipewirezerocopysrc inside self->source (zerocopy mode), or NULL. */
   GstElement *capture;
@@ -230,7 +230,7 @@ deliver_in_main (gpointer data)
 
   if (!self->got_first_frame) {
     self->got_first_frame = TRUE;
-    self->reconnected = FALSE;
+    self->first_frame_deadline_us = 0;
     g_clear_handle_id (&self->first_frame_timeout, g_source_remove);
     g_print ("zerocast: streaming with video mode %s and encoder %s\n",
         current_mode_name (self), self->encoders[self->encoder_idx]);
@@ -609,7 +609,7 @@ attempt_failed (ZcPipeline *self, gboolean encoder_at_fault, const gchar *why)
     self->encoder_bad[self->encoder_idx] = TRUE;
   else
     self->mode_bad[self->mode_idx] = TRUE;
-  self->reconnected = FALSE;
+  self->first_frame_deadline_us = 0;
   teardown (self);
   if (self->retry_idle == 0)
     self->retry_idle = g_idle_add (try_next, self);
@@ -674,43 +674,67 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* How often a source that has sent no first frame is connected to again
+ * within --first-frame-timeout (at most half of it). */
+#define RECONNECT_EVERY_US (2 * G_USEC_PER_SEC)
+
+static gint64
+reconnect_every_us (ZcPipeline *self)
+{
+  return MIN (RECONNECT_EVERY_US, self->config.first_frame_timeout_us / 2);
+}
+
 static gboolean
 on_first_frame_timeout (gpointer user_data)
 {
   ZcPipeline *self = user_data;
   g_autofree gchar *why = NULL;
+  gint64 now = g_get_monotonic_time ();
+  gint64 waited =
+      now - self->first_frame_deadline_us + self->config.first_frame_timeout_us;
 
   if (self->source_starting)
     return G_SOURCE_CONTINUE;
-  why = g_strdup_printf ("no frame within %" G_GINT64_FORMAT " ms",
-      self->config.first_frame_timeout_us / 1000);
   self->first_frame_timeout = 0;
-  /* A compositor can lose the first frame of a new stream and then send
-   * none while its desktop is still: Mutter 48 did, about once in fifty
-   * starts of a virtual monitor, with the stream negotiated and streaming.
-   * A new connection to the same node makes it record again, so the same
-   * combination gets one more try before it is ruled out. */
-  if (!self->config.test_pattern && !self->reconnected) {
-    self->reconnected = TRUE;
-    g_printerr ("zerocast: video mode %s with encoder %s: %s; connecting to "
-                "the source again once\n",
-        current_mode_name (self), self->encoders[self->encoder_idx], why);
+  /* A source can lose the first frame of a new link and then send none
+   * while its desktop is still: upstream pipewiresrc on a new Mutter 48
+   * virtual monitor got none in about 4 of 100 starts (its stream paused
+   * and resumed while Mutter recorded the frame). A new connection to the
+   * same node makes the compositor record again, so the wait for a first
+   * frame connects again every RECONNECT_EVERY_US; only when the whole
+   * --first-frame-timeout has passed is the combination ruled out. */
+  if (!self->config.test_pattern
+      && self->first_frame_deadline_us - now > 100 * G_TIME_SPAN_MILLISECOND) {
+    g_printerr ("zerocast: video mode %s with encoder %s: no frame after "
+                "%" G_GINT64_FORMAT " ms; connecting to the source again\n",
+        current_mode_name (self), self->encoders[self->encoder_idx],
+        waited / 1000);
     teardown (self);
     if (self->retry_idle == 0)
       self->retry_idle = g_idle_add (try_next, self);
     return G_SOURCE_REMOVE;
   }
+  why = g_strdup_printf ("no frame within %" G_GINT64_FORMAT " ms",
+      self->config.first_frame_timeout_us / 1000);
   attempt_failed (self, FALSE, why);
   return G_SOURCE_REMOVE;
 }
 
+/* Starts this combination's wait for a first frame, or (after a new
+ * connection) goes on with it. */
 static void
 arm_first_frame_timeout (ZcPipeline *self)
 {
+  gint64 now = g_get_monotonic_time (), wait_us;
+
+  if (self->first_frame_deadline_us == 0)
+    self->first_frame_deadline_us = now + self->config.first_frame_timeout_us;
+  wait_us = self->first_frame_deadline_us - now;
+  if (!self->config.test_pattern)
+    wait_us = MIN (wait_us, reconnect_every_us (self));
   g_clear_handle_id (&self->first_frame_timeout, g_source_remove);
   self->first_frame_timeout =
-      g_timeout_add (MAX (self->config.first_frame_timeout_us / 1000, 1),
-          on_first_frame_timeout, self);
+      g_timeout_add (MAX (wait_us / 1000, 1), on_first_frame_timeout, self);
 }
 
 void
@@ -718,8 +742,10 @@ zc_pipeline_set_source_starting (ZcPipeline *self, gboolean starting)
 {
   self->source_starting = starting;
   /* Still waiting for the first frame: the full time from now. */
-  if (!starting && self->first_frame_timeout)
+  if (!starting && self->first_frame_timeout) {
+    self->first_frame_deadline_us = 0;
     arm_first_frame_timeout (self);
+  }
 }
 
 static void
@@ -895,6 +921,7 @@ start_some (ZcPipeline *self, GError **error)
       self->encoder_bad[self->encoder_idx] = TRUE;
     else
       self->mode_bad[self->mode_idx] = TRUE;
+    self->first_frame_deadline_us = 0;
     teardown (self);
   }
   g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
@@ -971,7 +998,7 @@ zc_pipeline_restart (
     for (guint e = 0; e < self->n_encoders; e++)
       self->encoder_bad[e] = FALSE;
   g_clear_pointer (&self->last_failure, g_free);
-  self->reconnected = FALSE;
+  self->first_frame_deadline_us = 0;
   self->stats.restarts++;
   zc_fanout_reset (self->fanout);
   /* A new desktop: its stream sends its own pointer. */
