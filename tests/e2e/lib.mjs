@@ -114,6 +114,37 @@ export async function startServer(args, { timeoutMs = 60000, env = {}, onSpawn =
   return server;
 }
 
+// Starts tests/producer/zc-test-producer with @args and waits for its node
+// id (producer.node). producer.send('move') writes a command to its stdin;
+// producer.output() is what it printed; it is stopped at the end of run()
+// if the test did not stop it.
+export async function startProducer(args) {
+  const proc = spawn(join(buildRoot(), 'tests', 'producer', 'zc-test-producer'), args,
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  let exited = null;
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.on('exit', (code, sig) => { exited = { code, sig }; });
+  const producer = {
+    proc, output: () => out, exited: () => exited,
+    send(cmd) { proc.stdin.write(cmd + '\n'); },
+    async stop() {
+      if (!exited) {
+        proc.kill('SIGTERM');
+        await waitFor('the producer to exit', () => exited, 10000);
+      }
+      return exited;
+    },
+  };
+  cleanups.push(() => producer.stop());
+  const m = await waitFor('the producer', () => {
+    if (exited) fail(`zc-test-producer ${args.join(' ')} exited early (${JSON.stringify(exited)})`);
+    return /READY (\d+)/.exec(out);
+  }, 15000);
+  producer.node = m[1];
+  return producer;
+}
+
 export async function waitStreaming(server, timeoutMs = 30000) {
   await waitFor('zerocast to stream', () => {
     if (server.exited()) fail('zerocast exited:\n' + server.output());

@@ -5,27 +5,20 @@
 // producer: whatever mode takes it, the stream plays, and a mode that
 // refused it logged the element's own reason.
 // SPDX-License-Identifier: LGPL-2.1-or-later
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, check, buildRoot, startServer, waitStreaming, waitFor, metrics,
+import { run, check, startServer, startProducer, waitStreaming, waitFor, metrics,
   skip } from '../e2e/lib.mjs';
 
 run('fallback', async () => {
   if (!process.env.ZC_SESSION_PIDS) skip('run me under zc-run-session');
-  const producer = spawn(join(buildRoot(), 'tests', 'producer', 'zc-test-producer'),
-    ['--fps', '30'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let pout = '';
-  let pexit = null;
-  producer.stdout.on('data', (d) => { pout += d; });
-  producer.on('exit', (c) => { pexit = c; });
-  try {
-    const m = await waitFor('the producer', () => /READY (\d+)/.exec(pout), 15000);
+  const producer = await startProducer(['--fps', '30']);
+  {
     const empty = mkdtempSync(join(tmpdir(), 'zc-noplugins-'));
     let server;
     try {
-      server = await startServer(['--node-id', m[1], '--listen', '127.0.0.1:0',
+      server = await startServer(['--node-id', producer.node, '--listen', '127.0.0.1:0',
         '--video-mode', 'auto'], {
         // No zerocopy plugin, and a registry that never saw one.
         env: { GST_PLUGIN_PATH: empty, GST_REGISTRY: join(empty, 'registry.bin') },
@@ -46,25 +39,17 @@ run('fallback', async () => {
     }, 15000);
     check(mm.zerocast_frames_encoded_total > 10, 'shm mode encodes frames');
 
-    producer.stdin.write('quit\n');
+    producer.send('quit');
     const exit = await waitFor('zerocast to exit after its node went away',
       () => server.exited(), 30000);
     check(exit.code === 1, `exit code ${exit.code} when the node goes away`);
     check(/PipeWire node \d+ went away/.test(server.output()),
       'the reason is printed');
-  } finally {
-    if (pexit === null) producer.kill('SIGTERM');
   }
 
-  const yuy2 = spawn(join(buildRoot(), 'tests', 'producer', 'zc-test-producer'),
-    ['--fps', '30', '--format', 'YUY2'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let yout = '';
-  let yexit = null;
-  yuy2.stdout.on('data', (d) => { yout += d; });
-  yuy2.on('exit', (c) => { yexit = c; });
-  try {
-    const m = await waitFor('the YUY2 producer', () => /READY (\d+)/.exec(yout), 15000);
-    const server = await startServer(['--node-id', m[1], '--listen', '127.0.0.1:0']);
+  const yuy2 = await startProducer(['--fps', '30', '--format', 'YUY2']);
+  {
+    const server = await startServer(['--node-id', yuy2.node, '--listen', '127.0.0.1:0']);
     await waitStreaming(server);
     const mm = await waitFor('YUY2 frames', async () => {
       const x = await metrics(server);
@@ -80,7 +65,5 @@ run('fallback', async () => {
       check(true, 'zerocopy takes YUY2 itself');
     }
     await server.stop();
-  } finally {
-    if (yexit === null) yuy2.kill('SIGTERM');
   }
 });
