@@ -154,7 +154,9 @@ fi
 wait # the background preparations, long done by now
 echo "=== summary ($(($(date +%s) - run_start)) s)"
 printf '%s\n' "${summary[@]}"
-# One closing line for people and CI alike.
+# Each failed meson test again, with the last lines of its output (CI
+# keeps only the tail of a run, and that must say what broke), then one
+# closing line of totals for people and CI alike.
 python3 - "$passed_steps" "$failed_steps" "${logs[@]}" <<'PY'
 import json, sys
 ok, bad, skip = int(sys.argv[1]), int(sys.argv[2]), 0
@@ -164,34 +166,20 @@ for path in sys.argv[3:]:
     except OSError:
         continue
     for line in lines:
-        r = json.loads(line)["result"]
-        if r in ("OK", "EXPECTEDFAIL"):
-            ok += 1
-        elif r == "SKIP":
-            skip += 1
-        else:
-            bad += 1
-print(f"{ok} passed, {bad} failed, {skip} skipped")
-PY
-# Each failed meson test again at the very end, with the last lines of its
-# output: CI keeps only the tail of a run, and that must say what broke.
-python3 - "${logs[@]}" <<'PY'
-import json, sys
-for path in sys.argv[1:]:
-    try:
-        lines = open(path).readlines()
-    except OSError:
-        continue
-    for line in lines:
         r = json.loads(line)
-        if r["result"] in ("OK", "EXPECTEDFAIL", "SKIP"):
+        if r["result"] in ("OK", "EXPECTEDFAIL"):
+            ok += 1
             continue
-        where = path.split("/")[0]
-        print(f"--- failed in {where}: {r['name']} ({r['result']}, "
+        if r["result"] == "SKIP":
+            skip += 1
+            continue
+        bad += 1
+        print(f"--- failed in {path.split('/')[0]}: {r['name']} ({r['result']}, "
               f"{r.get('duration', 0):.1f} s); the last lines of its output:")
         out = (r.get("stdout") or "") + (r.get("stderr") or "")
         for text in out.rstrip().splitlines()[-25:]:
             print(f"  {text[:300]}")
+print(f"{ok} passed, {bad} failed, {skip} skipped")
 PY
 if [ ${#failed[@]} -gt 0 ]; then
   echo "test.sh: FAILED: ${failed[*]}"
