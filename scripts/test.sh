@@ -176,9 +176,12 @@ for path in sys.argv[3:]:
         bad += 1
         print(f"--- failed in {path.split('/')[0]}: {r['name']} ({r['result']}, "
               f"{r.get('duration', 0):.1f} s); the last lines of its output:")
-        out = (r.get("stdout") or "") + (r.get("stderr") or "")
-        for text in out.rstrip().splitlines()[-25:]:
-            print(f"  {text[:300]}")
+        for stream in ("stdout", "stderr"):
+            tail = (r.get(stream) or "").rstrip().splitlines()[-15:]
+            if tail:
+                print(f"  {stream}:")
+            for text in tail:
+                print(f"    {text[:300]}")
 print(f"{ok} passed, {bad} failed, {skip} skipped")
 PY
 if [ ${#failed[@]} -gt 0 ]; then
