@@ -80,6 +80,10 @@ struct _ZcInput
   ZcInputCaps caps;
   /* A short name for logs and /metrics, e.g. "mutter-remote-desktop". */
   const gchar *name;
+  /* The last absolute position sent and when (monotonic µs; 0: none or
+   * the pointer moved relatively since): zc_input_pointer_absolute. */
+  gdouble last_x, last_y;
+  gint64 last_absolute_us;
 };
 
 /* Sets the common fields; a backend's constructor calls it first. */
