@@ -597,9 +597,10 @@ is_inside (GstObject *obj, GstElement *container)
   return FALSE;
 }
 
-/* Rules out what failed and schedules the next combination. */
+/* Says why the current combination failed, rules out its mode or (when
+ * @encoder_at_fault) its encoder, and tears it down. */
 static void
-attempt_failed (ZcPipeline *self, gboolean encoder_at_fault, const gchar *why)
+rule_out (ZcPipeline *self, gboolean encoder_at_fault, const gchar *why)
 {
   g_printerr ("zerocast: video mode %s with encoder %s failed: %s\n",
       current_mode_name (self), self->encoders[self->encoder_idx], why);
@@ -611,6 +612,13 @@ attempt_failed (ZcPipeline *self, gboolean encoder_at_fault, const gchar *why)
     self->mode_bad[self->mode_idx] = TRUE;
   self->first_frame_deadline_us = 0;
   teardown (self);
+}
+
+/* Rules out what failed and schedules the next combination. */
+static void
+attempt_failed (ZcPipeline *self, gboolean encoder_at_fault, const gchar *why)
+{
+  rule_out (self, encoder_at_fault, why);
   if (self->retry_idle == 0)
     self->retry_idle = g_idle_add (try_next, self);
 }
@@ -690,8 +698,6 @@ on_first_frame_timeout (gpointer user_data)
   ZcPipeline *self = user_data;
   g_autofree gchar *why = NULL;
   gint64 now = g_get_monotonic_time ();
-  gint64 waited =
-      now - self->first_frame_deadline_us + self->config.first_frame_timeout_us;
 
   if (self->source_starting)
     return G_SOURCE_CONTINUE;
@@ -708,7 +714,9 @@ on_first_frame_timeout (gpointer user_data)
     g_printerr ("zerocast: video mode %s with encoder %s: no frame after "
                 "%" G_GINT64_FORMAT " ms; connecting to the source again\n",
         current_mode_name (self), self->encoders[self->encoder_idx],
-        waited / 1000);
+        (now - self->first_frame_deadline_us
+            + self->config.first_frame_timeout_us)
+            / 1000);
     teardown (self);
     if (self->retry_idle == 0)
       self->retry_idle = g_idle_add (try_next, self);
@@ -912,17 +920,7 @@ start_some (ZcPipeline *self, GError **error)
     g_clear_error (&last);
     if (build (self, &encoder_fault, &last))
       return TRUE;
-    g_printerr ("zerocast: video mode %s with encoder %s failed: %s\n",
-        current_mode_name (self), self->encoders[self->encoder_idx],
-        last->message);
-    g_free (self->last_failure);
-    self->last_failure = g_strdup (last->message);
-    if (encoder_fault)
-      self->encoder_bad[self->encoder_idx] = TRUE;
-    else
-      self->mode_bad[self->mode_idx] = TRUE;
-    self->first_frame_deadline_us = 0;
-    teardown (self);
+    rule_out (self, encoder_fault, last->message);
   }
   g_set_error (error, ZC_SERVER_ERROR, ZC_SERVER_ERROR_PIPELINE,
       "no video mode and encoder combination works (mode %s, encoder %s)%s%s."

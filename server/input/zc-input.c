@@ -38,12 +38,11 @@ zc_input_pointer_absolute (
 {
   gint64 now = g_get_monotonic_time ();
 
-  if (width == 0 || height == 0)
-    return; /* no stream size yet: nowhere to point */
+  /* No backend (view-only), or no stream size yet: nowhere to point. */
+  if (self == NULL || width == 0 || height == 0)
+    return;
   x = CLAMP (x, 0, width - 1);
   y = CLAMP (y, 0, height - 1);
-  if (self == NULL)
-    return;
   if (self->last_absolute_us != 0
       && now - self->last_absolute_us < SAME_POSITION_WINDOW_US
       && x == self->last_x && y == self->last_y)
